@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmarks against the Python reference path, on the same file in one run.
+# Reports the median of RUNS wall times and the peak RSS of each command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=$(bash scripts/venv.sh --print-python)
+RUNS=${RUNS:-5}
+DATA=bench/data/big.safetensors
+"$PY" bench/make_data.py "$DATA"
+ls -l "$DATA"
+
+measure() { # label, command...
+    local label=$1; shift
+    local times=() rss=0
+    "$@" > /dev/null  # warm the page cache
+    for _ in $(seq "$RUNS"); do
+        local out
+        out=$( { /usr/bin/time -f '%e %M' "$@" > /dev/null; } 2>&1 | tail -n 1)
+        times+=("${out% *}")
+        local r=${out#* }
+        (( r > rss )) && rss=$r
+    done
+    local med
+    med=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+    printf '%-40s median %6.2f s   peak RSS %8.1f MiB\n' "$label" "$med" "$(echo "$rss / 1024" | bc -l)"
+    echo "$med"  > "bench/data/.last"
+}
+
+echo "== ls --hash ($RUNS runs, warm cache)"
+measure "mft ls --hash" build/mft ls --hash "$DATA"
+a=$(cat bench/data/.last)
+measure "python safetensors + hashlib" "$PY" bench/hash_ref.py "$DATA"
+b=$(cat bench/data/.last)
+printf 'ratio (python / mft): %.2fx\n' "$(echo "$b / $a" | bc -l)"
+# the digests agree
+diff <(build/mft ls --hash "$DATA" | awk 'NR>1 {print $1, $NF}' | sort) \
+     <("$PY" bench/hash_ref.py "$DATA" | sort) && echo "digests agree"

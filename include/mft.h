@@ -1,0 +1,376 @@
+/*
+ * mft.h — the public API of libmft, the model-file toolkit.
+ *
+ * libmft opens deep-learning model files (safetensors today; PyTorch, GGUF,
+ * NumPy, ONNX … as they land), lists their tensors zero-copy from a memory
+ * mapping, exposes their non-tensor content as a read-only value tree, and
+ * writes new files through a streaming, atomic writer. It never executes
+ * anything a file contains.
+ *
+ * Conventions, valid for every function below:
+ *  - Functions that can fail return an mft_status. MFT_OK is 0; every other
+ *    value is pinned and never renumbered. mft_strerror() gives fixed text for
+ *    a code; the handle's mft_file_errmsg()/mft_writer_errmsg() gives the
+ *    detailed message of the last failure on that handle, naming the file,
+ *    the member, what was wrong and the byte offset where it applies.
+ *  - Strings and arrays returned through a handle are borrowed: they stay
+ *    valid until the handle is closed, unless a comment says otherwise.
+ *  - Every close and free function accepts NULL.
+ *  - There is no global mutable state: different handles may be used from
+ *    different threads at the same time; one handle must not be used from two
+ *    threads at once (read-only getters excepted, noted where they apply).
+ *  - Sizes are 64-bit; no file size is limited by the API.
+ */
+#ifndef MFT_H
+#define MFT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && !defined(MFT_STATIC)
+#define MFT_API __attribute__((visibility("default")))
+#else
+#define MFT_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define MFT_VERSION_MAJOR 0
+#define MFT_VERSION_MINOR 1
+#define MFT_VERSION_PATCH 0
+#define MFT_VERSION_STRING "0.1.0"
+#define MFT_VERSION_NUMBER \
+    (MFT_VERSION_MAJOR * 10000 + MFT_VERSION_MINOR * 100 + MFT_VERSION_PATCH)
+
+/* The version of the library actually linked (compare with the macros). */
+MFT_API const char *mft_version(void);
+MFT_API int mft_version_number(void);
+
+/* ---------------------------------------------------------------- status */
+
+/* Status codes. Values are pinned: they are part of the ABI. */
+typedef enum mft_status {
+    MFT_OK = 0,
+    MFT_ERR_IO = 1,          /* the file system said no: open, read, write, rename */
+    MFT_ERR_NOMEM = 2,       /* an allocation failed */
+    MFT_ERR_FORMAT = 3,      /* the bytes are not a format mft knows */
+    MFT_ERR_CORRUPT = 4,     /* a known format, but malformed or truncated */
+    MFT_ERR_LIMIT = 5,       /* the input exceeds a limit (see mft_limit) */
+    MFT_ERR_UNSUPPORTED = 6, /* well formed, but a feature mft does not handle */
+    MFT_ERR_NOT_FOUND = 7,   /* no tensor, value or key by that name */
+    MFT_ERR_MISUSE = 8,      /* the caller passed an invalid argument */
+    MFT_ERR_EXISTS = 9,      /* the output exists and overwriting was not allowed */
+    MFT_ERR_DTYPE = 10,      /* a dtype the operation or target cannot hold */
+    MFT_ERR_MISMATCH = 11    /* parts of a multi-file set disagree */
+} mft_status;
+
+/* Fixed English text for a status code ("malformed input" …); never NULL. */
+MFT_API const char *mft_strerror(int status);
+/* The code's name ("MFT_ERR_CORRUPT"), for logs and tests; never NULL. */
+MFT_API const char *mft_errname(int status);
+
+/* ---------------------------------------------------------------- dtypes */
+
+/* Element types. Names follow safetensors' spelling (mft_dtype_name).
+ * Values are pinned. Sub-byte types (F4, I4, U4, I2, U2) are stored packed,
+ * two (or four) per byte, low bits first. */
+typedef enum mft_dtype {
+    MFT_DTYPE_INVALID = 0,
+    MFT_BOOL = 1,
+    MFT_U8 = 2,
+    MFT_I8 = 3,
+    MFT_U16 = 4,
+    MFT_I16 = 5,
+    MFT_U32 = 6,
+    MFT_I32 = 7,
+    MFT_U64 = 8,
+    MFT_I64 = 9,
+    MFT_F16 = 10,
+    MFT_BF16 = 11,
+    MFT_F32 = 12,
+    MFT_F64 = 13,
+    MFT_C32 = 14,  /* complex of two F16 */
+    MFT_C64 = 15,  /* complex of two F32 */
+    MFT_C128 = 16, /* complex of two F64 */
+    MFT_F8_E4M3 = 17,     /* OCP E4M3 "fn": no Inf, NaN = S.1111.111 */
+    MFT_F8_E5M2 = 18,     /* IEEE-like E5M2 with Inf and NaN */
+    MFT_F8_E4M3FNUZ = 19, /* AMD: bias 8, no Inf, NaN = 0x80, no -0 */
+    MFT_F8_E5M2FNUZ = 20, /* AMD: bias 16, no Inf, NaN = 0x80, no -0 */
+    MFT_F8_E8M0 = 21,     /* MX scale: 2^(e-127), 0xFF = NaN */
+    MFT_F4 = 22,          /* FP4 E2M1, packed two per byte */
+    MFT_F6_E2M3 = 23,     /* MXFP6, packed (bit stream) */
+    MFT_F6_E3M2 = 24,
+    MFT_I4 = 25,
+    MFT_U4 = 26,
+    MFT_I2 = 27,
+    MFT_U2 = 28,
+    MFT_STRING = 29,      /* variable-length strings (see DESIGN.md §3) */
+    MFT_DTYPE_COUNT_ = 30 /* one past the last valid value */
+} mft_dtype;
+
+/* "F32", "BF16" …; "INVALID" for an unknown value. Never NULL. */
+MFT_API const char *mft_dtype_name(mft_dtype dtype);
+/* The dtype named `name` (exact, case-sensitive), MFT_DTYPE_INVALID if none. */
+MFT_API mft_dtype mft_dtype_from_name(const char *name);
+/* Bits per element (BOOL: 8, F4: 4, F6_*: 6); 0 for STRING and INVALID. */
+MFT_API unsigned mft_dtype_bits(mft_dtype dtype);
+/* 1 when the type is a real or complex floating type (F8 … F64, C32 … C128). */
+MFT_API int mft_dtype_is_float(mft_dtype dtype);
+MFT_API int mft_dtype_is_complex(mft_dtype dtype);
+/* Alignment the safetensors writer orders by (bytes, at least 1). */
+MFT_API unsigned mft_dtype_alignment(mft_dtype dtype);
+
+/* Decode `count` elements of `dtype` stored little-endian at `src` into
+ * doubles. Complex types give two doubles (re, im) per element. Sub-byte types
+ * start at the first element of `src`'s first byte. Every integer, float and
+ * F8/F4 type is supported; STRING is MFT_ERR_DTYPE. */
+MFT_API mft_status mft_dtype_to_f64(mft_dtype dtype, const void *src,
+                                    double *dst, size_t count);
+/* Encode doubles into `dtype`, rounding to nearest, ties to even, as torch and
+ * numpy/ml_dtypes do. NaN stays NaN; values beyond the range become Inf where
+ * the type has one, else NaN (E4M3 family) — matching torch's casts. Integer
+ * targets truncate toward zero and wrap like a C cast of an in-range value;
+ * out-of-range or NaN values give 0. */
+MFT_API mft_status mft_dtype_from_f64(mft_dtype dtype, const double *src,
+                                      void *dst, size_t count);
+
+/* ---------------------------------------------------------------- formats */
+
+typedef enum mft_format {
+    MFT_FORMAT_UNKNOWN = 0,
+    MFT_FORMAT_SAFETENSORS = 1,
+    MFT_FORMAT_SAFETENSORS_INDEX = 2,
+    MFT_FORMAT_PYTORCH_ZIP = 3,
+    MFT_FORMAT_PYTORCH_LEGACY = 4,
+    MFT_FORMAT_TORCHSCRIPT = 5,
+    MFT_FORMAT_PICKLE = 6,
+    MFT_FORMAT_GGUF = 7,
+    MFT_FORMAT_NPY = 8,
+    MFT_FORMAT_NPZ = 9,
+    MFT_FORMAT_ONNX = 10,
+    MFT_FORMAT_HDF5 = 11,
+    MFT_FORMAT_KERAS = 12,
+    MFT_FORMAT_TF_CHECKPOINT = 13,
+    MFT_FORMAT_TF_SAVEDMODEL = 14,
+    MFT_FORMAT_TF_GRAPHDEF = 15,
+    MFT_FORMAT_TFLITE = 16,
+    MFT_FORMAT_TENSORRT = 17,
+    MFT_FORMAT_PYTORCH_EXPORT = 18,
+    MFT_FORMAT_COUNT_ = 19
+} mft_format;
+
+/* The format's contract name ("safetensors", "pytorch-zip" …). */
+MFT_API const char *mft_format_name(mft_format format);
+MFT_API mft_format mft_format_from_name(const char *name);
+
+/* Guess the format from the first bytes of a file (at least 64 recommended;
+ * any length is accepted). Content only: the name plays no part. */
+MFT_API mft_format mft_detect(const void *head, size_t len);
+
+/* ---------------------------------------------------------------- limits */
+
+/* Limits on what a reader accepts from a file; defaults are in
+ * src/core/limits.h. Lowering one makes a handle refuse larger inputs with
+ * MFT_ERR_LIMIT; raising one above its compiled maximum is MFT_ERR_MISUSE. */
+typedef enum mft_limit {
+    MFT_LIMIT_HEADER_BYTES = 0, /* a format's header/index (safetensors JSON) */
+    MFT_LIMIT_TENSORS = 1,      /* tensors in one file */
+    MFT_LIMIT_DIMS = 2,         /* dimensions of one tensor */
+    MFT_LIMIT_NAME_BYTES = 3,   /* bytes in one tensor name or key */
+    MFT_LIMIT_JSON_DEPTH = 4,   /* nesting of JSON headers */
+    MFT_LIMIT_SHARDS = 5,       /* files in a sharded set */
+    MFT_LIMIT_COUNT_ = 6
+} mft_limit;
+
+/* ---------------------------------------------------------------- files */
+
+typedef struct mft_file mft_file;
+
+typedef struct mft_open_options {
+    /* Lowered limits: a value of 0 keeps the default. Index by mft_limit. */
+    uint64_t limits[MFT_LIMIT_COUNT_];
+    /* Read the whole file into memory instead of mapping it (for files on
+     * file systems that cannot be mapped, or when the caller wants to rewrite
+     * the file while the handle is open). */
+    int no_mmap;
+} mft_open_options;
+
+/* Open a model file (or an HF `*.index.json` of a sharded set) and validate
+ * its header/index. Only headers are read; tensor bytes are mapped, not
+ * copied. `opts` may be NULL for defaults.
+ * On success *out is the handle. On failure the return value says why and
+ * *out is still a handle (to be closed) whose mft_file_errmsg() explains it —
+ * or NULL when even that could not be allocated. */
+MFT_API mft_status mft_open(const char *path, const mft_open_options *opts,
+                            mft_file **out);
+/* Same, from a caller-owned buffer that must outlive the handle. `name` is
+ * used in messages only (may be NULL). Multi-file sets cannot be opened so. */
+MFT_API mft_status mft_open_memory(const void *data, size_t len,
+                                   const char *name,
+                                   const mft_open_options *opts,
+                                   mft_file **out);
+MFT_API void mft_close(mft_file *file);
+
+/* The detailed message of the last failure on this handle ("" if none).
+ * Borrowed; valid until the next call on the handle. */
+MFT_API const char *mft_file_errmsg(const mft_file *file);
+MFT_API mft_format mft_file_format(const mft_file *file);
+/* The path (or name) the handle was opened with. */
+MFT_API const char *mft_file_path(const mft_file *file);
+
+/* ---------------------------------------------------------------- tensors */
+
+#define MFT_MAX_DIMS 64
+
+/* A tensor as stored. Everything it points to is borrowed from the handle. */
+typedef struct mft_tensor {
+    const char *name;       /* its path (DESIGN.md §3), unique in the file */
+    mft_dtype dtype;
+    int ndim;               /* 0 for a scalar */
+    const uint64_t *shape;  /* ndim extents, outermost first (numpy order) */
+    const int64_t *strides; /* ndim element strides (row-major when contiguous) */
+    uint64_t numel;         /* product of shape (1 for a scalar) */
+    uint64_t nbytes;        /* numel × element size, rounded up to bytes */
+    /* The elements, row-major little-endian, borrowed from the mapping; NULL
+     * when they are not stored so (use mft_tensor_read then). Not necessarily
+     * aligned to the element size: files from some writers are not. */
+    const void *data;
+    /* Where the bytes live: the member (shard file, zip member) or NULL for
+     * the main file, and the byte offset in it. */
+    const char *member;
+    uint64_t offset;
+} mft_tensor;
+
+MFT_API size_t mft_tensor_count(const mft_file *file);
+/* Fill *out with tensor number `index` (0 ≤ index < count), in file order. */
+MFT_API mft_status mft_tensor_at(mft_file *file, size_t index, mft_tensor *out);
+/* Find a tensor by exact path; MFT_ERR_NOT_FOUND if none. *index may be NULL. */
+MFT_API mft_status mft_tensor_find(mft_file *file, const char *name,
+                                   size_t *index);
+/* Copy the tensor's elements, row-major little-endian, into `dst`, which must
+ * hold nbytes. Works for every tensor, contiguous or not. */
+MFT_API mft_status mft_tensor_read(mft_file *file, size_t index, void *dst,
+                                   uint64_t dst_size);
+/* Call `sink` with consecutive chunks of the tensor's row-major little-endian
+ * bytes (zero-copy when they are stored so). A non-zero return from `sink`
+ * stops the walk and is returned as MFT_ERR_MISUSE. */
+typedef int (*mft_bytes_sink)(void *user, const void *bytes, size_t len);
+MFT_API mft_status mft_tensor_stream(mft_file *file, size_t index,
+                                     mft_bytes_sink sink, void *user);
+/* SHA-256 of the tensor's elements (DESIGN.md §3 "Tensor digest"). Safe to
+ * call from several threads on one handle at once. */
+MFT_API mft_status mft_tensor_sha256(mft_file *file, size_t index,
+                                     unsigned char digest[32]);
+
+/* ---------------------------------------------------------------- values */
+
+/* The non-tensor content of a file, as an immutable tree owned by the file. */
+typedef struct mft_value mft_value;
+
+typedef enum mft_value_kind {
+    MFT_VALUE_NONE = 0,
+    MFT_VALUE_BOOL = 1,
+    MFT_VALUE_INT = 2,    /* fits int64_t */
+    MFT_VALUE_BIGINT = 3, /* larger: little-endian two's complement bytes */
+    MFT_VALUE_FLOAT = 4,
+    MFT_VALUE_STRING = 5, /* UTF-8, may contain NUL: use the length */
+    MFT_VALUE_BYTES = 6,
+    MFT_VALUE_LIST = 7,
+    MFT_VALUE_TUPLE = 8,
+    MFT_VALUE_DICT = 9,   /* ordered; keys may be any value */
+    MFT_VALUE_TENSOR = 10,
+    MFT_VALUE_OBJECT = 11 /* an inert object: class name + state value */
+} mft_value_kind;
+
+/* The root of the file's value tree (never NULL for an open file). For a
+ * safetensors file: a dict of tensor name → tensor, in file order. */
+MFT_API const mft_value *mft_file_root(const mft_file *file);
+/* File-level metadata (safetensors __metadata__, GGUF key/values …) as a
+ * dict; NULL when the file has no metadata section at all, an empty dict
+ * when it has an empty one (the distinction keeps rewrites byte-exact). */
+MFT_API const mft_value *mft_file_metadata(const mft_file *file);
+
+MFT_API mft_value_kind mft_value_get_kind(const mft_value *v);
+MFT_API int mft_value_bool(const mft_value *v);
+MFT_API int64_t mft_value_int(const mft_value *v);
+MFT_API double mft_value_float(const mft_value *v);
+/* STRING, BYTES and BIGINT payloads; *len receives the byte count. */
+MFT_API const char *mft_value_bytes(const mft_value *v, size_t *len);
+/* Number of items in a LIST, TUPLE or DICT; 0 otherwise. */
+MFT_API size_t mft_value_len(const mft_value *v);
+/* Item i of a LIST or TUPLE, value i of a DICT. NULL when out of range. */
+MFT_API const mft_value *mft_value_item(const mft_value *v, size_t i);
+/* Key i of a DICT. NULL when out of range or not a dict. */
+MFT_API const mft_value *mft_value_key(const mft_value *v, size_t i);
+/* A DICT's value for the string key `key`, NULL if absent. */
+MFT_API const mft_value *mft_value_lookup(const mft_value *v, const char *key);
+/* The tensor index (for mft_tensor_at) of a TENSOR value. */
+MFT_API size_t mft_value_tensor(const mft_value *v);
+/* The class of an OBJECT ("collections.OrderedDict", "__main__.Net" …) and
+ * its state (may be a NONE value). */
+MFT_API const char *mft_value_class(const mft_value *v);
+MFT_API const mft_value *mft_value_state(const mft_value *v);
+
+/* ---------------------------------------------------------------- writer */
+
+/* Streaming, atomic writer. Declare tensors (their bytes come from a pointer
+ * that stays valid until commit, or from a callback) and metadata, then
+ * commit: the writer writes a temporary file in the target's directory,
+ * streams tensor data into it, fsyncs and renames it over the target. If
+ * anything fails — or the writer is freed without commit — the target is
+ * untouched and no temporary file is left. */
+typedef struct mft_writer mft_writer;
+
+typedef struct mft_writer_options {
+    int overwrite;           /* replace an existing target (else MFT_ERR_EXISTS) */
+    uint64_t max_shard_bytes;/* safetensors: > 0 splits into HF shards + index */
+} mft_writer_options;
+
+/* Start writing `path` in `format` (MFT_FORMAT_SAFETENSORS today). When
+ * sharding, `path` names the single-file name (`dir/model.safetensors`);
+ * shards become `dir/model-0000K-of-0000N.safetensors` and the index
+ * `dir/model.safetensors.index.json`. On failure *out is still a writer whose
+ * errmsg explains it (or NULL when out of memory). */
+MFT_API mft_status mft_writer_open(const char *path, mft_format format,
+                                   const mft_writer_options *opts,
+                                   mft_writer **out);
+/* Add a metadata entry (safetensors __metadata__: string → string). With
+ * key and value both NULL: write a metadata section even if it stays empty
+ * (safetensors: "__metadata__":{}), as the source file had one. */
+MFT_API mft_status mft_writer_set_metadata(mft_writer *w, const char *key,
+                                           const char *value);
+/* Add a tensor whose `nbytes` row-major little-endian bytes are at `data`;
+ * the writer copies name and shape, not the data, which must stay valid
+ * until mft_writer_commit returns. */
+MFT_API mft_status mft_writer_add_tensor(mft_writer *w, const char *name,
+                                         mft_dtype dtype, int ndim,
+                                         const uint64_t *shape,
+                                         const void *data, uint64_t nbytes);
+/* Same, but the bytes are produced at commit time: `fill(user, offset, buf,
+ * len)` must write bytes [offset, offset+len) of the tensor into buf and
+ * return 0 (non-zero aborts the commit). Chunks come in order. */
+typedef int (*mft_fill_fn)(void *user, uint64_t offset, void *buf, size_t len);
+MFT_API mft_status mft_writer_add_tensor_cb(mft_writer *w, const char *name,
+                                            mft_dtype dtype, int ndim,
+                                            const uint64_t *shape,
+                                            mft_fill_fn fill, void *user);
+/* Copy tensor `index` of an open file (zero-copy from its mapping). */
+MFT_API mft_status mft_writer_add_from(mft_writer *w, const char *name,
+                                       mft_file *src, size_t index);
+/* Write everything and make it visible atomically. */
+MFT_API mft_status mft_writer_commit(mft_writer *w);
+/* Abandon (if not committed) and free. NULL allowed. */
+MFT_API void mft_writer_free(mft_writer *w);
+MFT_API const char *mft_writer_errmsg(const mft_writer *w);
+/* After a sharded commit: how many files were written, and their paths. */
+MFT_API size_t mft_writer_output_count(const mft_writer *w);
+MFT_API const char *mft_writer_output_path(const mft_writer *w, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MFT_H */

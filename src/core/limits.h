@@ -1,0 +1,40 @@
+/* Every limit mft applies to what a file may ask of it, in one place.
+ * Each is a compile-time default that a handle may lower (mft_open_options
+ * .limits, indexed by mft_limit); none may be raised past its default, so the
+ * numbers here are the ceilings the code is tested with. */
+#ifndef MFT_CORE_LIMITS_H
+#define MFT_CORE_LIMITS_H
+
+/* safetensors' reference reader refuses JSON headers over 100,000,000 bytes
+ * (MAX_HEADER_SIZE); we take the same ceiling for every text header/index,
+ * so a hostile length field cannot make us allocate more. */
+#define MFT_DEFAULT_HEADER_BYTES 100000000ull
+
+/* Tensors per file. The largest public checkpoints hold a few 10^5 tensors
+ * (MoE models with per-expert weights); 2^24 leaves room and still bounds
+ * the tables we allocate per tensor. */
+#define MFT_DEFAULT_TENSORS (1ull << 24)
+
+/* Dimensions of one tensor: numpy allows 64, so does the public API. */
+#define MFT_DEFAULT_DIMS 64ull
+
+/* Bytes in one tensor name or metadata key: names are paths of a few dozen
+ * to a few hundred bytes; 64 KiB stops pathological keys early. */
+#define MFT_DEFAULT_NAME_BYTES 65536ull
+
+/* Nesting depth of a JSON header. safetensors headers nest 3 deep; an index
+ * 3 deep; 64 keeps recursion bounded while accepting odd metadata. */
+#define MFT_DEFAULT_JSON_DEPTH 64ull
+
+/* Shard files in one HF sharded set (the largest public sets have a few
+ * thousand). Each shard is a mapping, so this also bounds open files. */
+#define MFT_DEFAULT_SHARDS 100000ull
+
+/* Chunk size for streaming tensor bytes through writers and digests: big
+ * enough to run at memory bandwidth, small enough to keep memory flat. */
+#define MFT_STREAM_CHUNK (8u << 20)
+
+/* Bytes of a file looked at for content-based format detection. */
+#define MFT_DETECT_BYTES 4096u
+
+#endif
