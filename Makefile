@@ -54,9 +54,11 @@ build/libmft.so: $(OBJ)
 build/mft: $(CLI_OBJ) build/libmft.a
 	$(CC) $(ALL_CFLAGS) $(CLI_OBJ) build/libmft.a -o $@ $(LIBS)
 
+PC_TEXT = prefix=$(1)\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mft\nDescription: model-file toolkit: read, check and write deep-learning model files\nVersion: $(VERSION)\nLibs: -L$${libdir} -lmft\nLibs.private: -lcrypto -lpthread -lm\nCflags: -I$${includedir}\n
+
 build/mft.pc: Makefile include/mft.h
 	@mkdir -p build
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mft\nDescription: model-file toolkit: read, check and write deep-learning model files\nVersion: %s\nLibs: -L$${libdir} -lmft\nLibs.private: -lcrypto -lpthread -lm\nCflags: -I$${includedir}\n' '$(PREFIX)' '$(VERSION)' > $@
+	printf '$(call PC_TEXT,$(PREFIX))' > $@
 
 # ---- sanitizer build: the binary the tests run
 build/asan/obj/%.o: %.c $(HDRS)
@@ -116,7 +118,7 @@ install: all
 	install -m 755 build/libmft.so $(DESTDIR)$(PREFIX)/lib/libmft.so.0
 	ln -sf libmft.so.0 $(DESTDIR)$(PREFIX)/lib/libmft.so
 	install -m 644 include/mft.h $(DESTDIR)$(PREFIX)/include/mft.h
-	install -m 644 build/mft.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/mft.pc
+	printf '$(call PC_TEXT,$(PREFIX))' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/mft.pc
 
 clean:
 	rm -rf build

@@ -174,27 +174,28 @@ static void print_rec(view *v, int dim, uint64_t base, int indent)
     int summarize = v->summarize && n > 2 * EDGE;
     putchar('[');
     if (dim == v->t.ndim - 1) {
+        /* torch's _vector_str: items (with " ..." standing for the middle
+         * when summarising) in lines of floor((80 - indent) / (width + 2)) */
         int per_line = (LINEWIDTH - indent) / (v->width + 2);
         if (per_line < 1)
             per_line = 1;
         int on_line = 0;
         char buf[128];
         for (uint64_t k = 0; k < n; k++) {
-            if (summarize && k == EDGE) {
-                printf(on_line ? ", ..." : "...");
-                on_line++;
-                k = n - EDGE;
+            int dots = summarize && k == EDGE;
+            if (on_line == per_line) {
+                printf(",\n%*s", indent + 1, "");
+                on_line = 0;
+            } else if (on_line) {
+                printf(", ");
             }
-            if (on_line) {
-                if (on_line >= per_line) {
-                    printf(",\n%*s", indent + 1, "");
-                    on_line = 0;
-                } else {
-                    printf(", ");
-                }
+            if (dots) {
+                printf(" ...");
+                k = n - EDGE - 1;
+            } else {
+                fmt_elem(v, base + k * stride, buf, sizeof buf);
+                printf("%*s", v->width, buf);
             }
-            fmt_elem(v, base + k * stride, buf, sizeof buf);
-            printf("%*s", v->width, buf);
             on_line++;
         }
     } else {

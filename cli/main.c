@@ -29,6 +29,7 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
+        fputs("mft: no command given\n", stderr);
         usage(stderr);
         return EXIT_ERROR;
     }
