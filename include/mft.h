@@ -121,7 +121,9 @@ MFT_API unsigned mft_dtype_bits(mft_dtype dtype);
 /* 1 when the type is a real or complex floating type (F8 … F64, C32 … C128). */
 MFT_API int mft_dtype_is_float(mft_dtype dtype);
 MFT_API int mft_dtype_is_complex(mft_dtype dtype);
-/* Alignment the safetensors writer orders by (bytes, at least 1). */
+/* Rank in the safetensors writer's order: the reference writer sorts tensors
+ * by its Dtype enum in descending declaration order (not by size), then by
+ * name. Higher ranks are written first; every dtype has a distinct rank. */
 MFT_API unsigned mft_dtype_alignment(mft_dtype dtype);
 
 /* Decode `count` elements of `dtype` stored little-endian at `src` into
@@ -132,7 +134,8 @@ MFT_API mft_status mft_dtype_to_f64(mft_dtype dtype, const void *src,
                                     double *dst, size_t count);
 /* Encode doubles into `dtype`, rounding to nearest, ties to even, as torch and
  * numpy/ml_dtypes do. NaN stays NaN; values beyond the range become Inf where
- * the type has one, else NaN (E4M3 family) — matching torch's casts. Integer
+ * the type has one, NaN for the E4M3/FNUZ types, and saturate for F4
+ * (E2M1 has neither) — bit for bit as ml_dtypes; F6 is MFT_ERR_DTYPE. Integer
  * targets truncate toward zero and wrap like a C cast of an in-range value;
  * out-of-range or NaN values give 0. */
 MFT_API mft_status mft_dtype_from_f64(mft_dtype dtype, const double *src,

@@ -9,6 +9,7 @@ PACKAGES=(
   pkg-config libssl-dev zlib1g-dev libdeflate-dev
   python3 python3-venv
   unzip jq
+  time bc              # bench/run.sh: peak memory and ratios
 )
 
 missing=()

@@ -304,6 +304,9 @@ mft_status mft_tensor_stream(mft_file *f, size_t index, mft_bytes_sink sink,
             n = MFT_STREAM_CHUNK;
         if (sink(user, t->data + done, (size_t)n) != 0)
             return MFT_ERR_MISUSE;
+        /* only big walks drop pages: a small read is likely read again */
+        if (t->nbytes > MFT_STREAM_CHUNK)
+            mftc_source_done(t->src, t->data + done, n);
         done += n;
     }
     return MFT_OK;

@@ -41,6 +41,11 @@ mft_status mftc_source_open(mftc_source *s, const char *path, int no_mmap,
 void mftc_source_close(mftc_source *s);
 /* Ask the kernel to read [off, off+len) ahead; a hint, never fails. */
 void mftc_source_willneed(const mftc_source *s, uint64_t off, uint64_t len);
+/* Whole-file passes (digests, copies) call this on bytes they are done with:
+ * the pages of a read-only private mapping are dropped from this process
+ * (they stay in the page cache and fault back in unchanged if touched
+ * again), so the resident size stays flat however large the file. */
+void mftc_source_done(const mftc_source *s, const uint8_t *p, uint64_t len);
 
 /* ------------------------------------------------------------------ values */
 
@@ -86,6 +91,7 @@ typedef struct mftc_tensor {
     uint64_t nbytes;
     const uint8_t *data; /* row-major LE bytes in a mapping, or NULL */
     const char *member;  /* shard or zip member, NULL for the file itself */
+    const mftc_source *src; /* the mapping `data` points into, or NULL */
     uint64_t offset;     /* byte offset of the data in that member/file */
 } mftc_tensor;
 

@@ -99,6 +99,19 @@ void mftc_source_close(mftc_source *s)
     memset(s, 0, sizeof *s);
 }
 
+void mftc_source_done(const mftc_source *s, const uint8_t *p, uint64_t len)
+{
+    if (!s || s->kind != 1 || p < s->data || p >= s->data + s->size)
+        return;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0)
+        page = 4096;
+    uintptr_t start = ((uintptr_t)p + (uintptr_t)page - 1) & ~((uintptr_t)page - 1);
+    uintptr_t end = ((uintptr_t)p + (uintptr_t)len) & ~((uintptr_t)page - 1);
+    if (end > start)
+        madvise((void *)start, end - start, MADV_DONTNEED);
+}
+
 void mftc_source_willneed(const mftc_source *s, uint64_t off, uint64_t len)
 {
     if (s->kind != 1 || off >= s->size)

@@ -334,6 +334,7 @@ mft_status mftc_read_safetensors(mft_file *f)
         t.nbytes = e->nbytes;
         t.data = f->src.data + data_start + e->begin;
         t.offset = data_start + e->begin;
+        t.src = &f->src;
         size_t idx;
         if (!t.strides)
             st = mftc_fail(f, MFT_ERR_NOMEM, NULL, -1, "out of memory");

@@ -33,8 +33,14 @@ mft_status mft_tensor_sha256(mft_file *f, size_t index,
                 uint64_t n = t->nbytes - done;
                 if (n > MFT_STREAM_CHUNK)
                     n = MFT_STREAM_CHUNK;
+                if (n == MFT_STREAM_CHUNK && t->src)
+                    mftc_source_willneed(t->src,
+                                         (uint64_t)(t->data + done + n -
+                                                    t->src->data),
+                                         MFT_STREAM_CHUNK);
                 if (feed(ctx, t->data + done, (size_t)n))
                     st = MFT_ERR_NOMEM;
+                mftc_source_done(t->src, t->data + done, n);
                 done += n;
             }
         } else {
