@@ -186,7 +186,14 @@ typedef enum mft_limit {
     MFT_LIMIT_NAME_BYTES = 3,   /* bytes in one tensor name or key */
     MFT_LIMIT_JSON_DEPTH = 4,   /* nesting of JSON headers */
     MFT_LIMIT_SHARDS = 5,       /* files in a sharded set */
-    MFT_LIMIT_COUNT_ = 6
+    MFT_LIMIT_PICKLE_DEPTH = 6, /* nesting of marks/containers in a pickle */
+    MFT_LIMIT_PICKLE_MEMO = 7,  /* memo entries of one pickle */
+    MFT_LIMIT_PICKLE_ITEMS = 8, /* values one pickle may create in total */
+    MFT_LIMIT_ZIP_ENTRIES = 9,  /* members of one zip archive */
+    MFT_LIMIT_INFLATE_BYTES = 10, /* bytes one compressed member may expand to */
+    MFT_LIMIT_STRING_BYTES = 11,  /* one string/bytes value (pickle, GGUF) */
+    MFT_LIMIT_ARRAY_ITEMS = 12,   /* items of one array value (GGUF) */
+    MFT_LIMIT_COUNT_ = 13
 } mft_limit;
 
 /* ---------------------------------------------------------------- files */

@@ -30,6 +30,27 @@
  * thousand). Each shard is a mapping, so this also bounds open files. */
 #define MFT_DEFAULT_SHARDS 100000ull
 
+/* Pickles (src/pickle): container nesting (Python's own unpickler is bounded
+ * only by memory; real checkpoints nest < 50 deep), memo entries (one per
+ * object in the largest whole-model pickles seen: ~10^6) and values created
+ * in total (bounds time and memory against list/dict bombs). */
+#define MFT_DEFAULT_PICKLE_DEPTH 10000ull
+#define MFT_DEFAULT_PICKLE_MEMO (1ull << 24)
+#define MFT_DEFAULT_PICKLE_ITEMS (1ull << 27)
+
+/* Zip archives: members per archive (torch writes one per storage; the
+ * largest checkpoints have ~10^5), and the bytes one deflated member may
+ * inflate to. Deflate cannot exceed ~1032:1, so the absolute cap is what
+ * stops a bomb; 16 GiB admits any real compressed .npz member. */
+#define MFT_DEFAULT_ZIP_ENTRIES (1ull << 20)
+#define MFT_DEFAULT_INFLATE_BYTES (1ull << 34)
+
+/* One string or bytes value, and one array's item count (GGUF vocabularies
+ * have ~2.6×10^5 tokens; a 1 GiB string is already absurd). Every length
+ * is also checked against the bytes actually left before allocating. */
+#define MFT_DEFAULT_STRING_BYTES (1ull << 30)
+#define MFT_DEFAULT_ARRAY_ITEMS (1ull << 28)
+
 /* Chunk size for streaming tensor bytes through writers and digests: big
  * enough to run at memory bandwidth, small enough to keep memory flat. */
 #define MFT_STREAM_CHUNK (8u << 20)
