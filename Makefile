@@ -16,7 +16,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 STD     := -std=c11 -D_GNU_SOURCE
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := $(STD) $(WARN) $(CFLAGS) -Iinclude -fvisibility=hidden -fPIC -pthread
-LIBS    := -lcrypto -lpthread -lm
+LIBS    := -lcrypto -ldeflate -lz -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS := $(STD) $(WARN) -O1 -g $(SAN) -Iinclude -pthread
 
@@ -54,7 +54,7 @@ build/libmft.so: $(OBJ)
 build/mft: $(CLI_OBJ) build/libmft.a
 	$(CC) $(ALL_CFLAGS) $(CLI_OBJ) build/libmft.a -o $@ $(LIBS)
 
-PC_TEXT = prefix=$(1)\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mft\nDescription: model-file toolkit: read, check and write deep-learning model files\nVersion: $(VERSION)\nLibs: -L$${libdir} -lmft\nLibs.private: -lcrypto -lpthread -lm\nCflags: -I$${includedir}\n
+PC_TEXT = prefix=$(1)\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: mft\nDescription: model-file toolkit: read, check and write deep-learning model files\nVersion: $(VERSION)\nLibs: -L$${libdir} -lmft\nLibs.private: -lcrypto -ldeflate -lz -lpthread -lm\nCflags: -I$${includedir}\n
 
 build/mft.pc: Makefile include/mft.h
 	@mkdir -p build

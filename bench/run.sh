@@ -35,3 +35,12 @@ printf 'ratio (python / mft): %.2fx\n' "$(echo "$b / $a" | bc -l)"
 # the digests agree
 diff <(build/mft ls --hash "$DATA" | awk 'NR>1 {print $1, $NF}' | sort) \
      <("$PY" bench/hash_ref.py "$DATA" | sort) && echo "digests agree"
+
+echo "== convert safetensors -> gguf ($RUNS runs, warm cache)"
+measure "mft convert x.safetensors y.gguf" build/mft convert "$DATA" bench/data/mft.gguf --force
+a=$(cat bench/data/.last)
+measure "python safetensors.numpy + GGUFWriter" "$PY" bench/gguf_ref.py "$DATA" bench/data/ref.gguf
+b=$(cat bench/data/.last)
+printf 'ratio (python / mft): %.2fx\n' "$(echo "$b / $a" | bc -l)"
+cmp bench/data/mft.gguf bench/data/ref.gguf && echo "outputs identical"
+rm -f bench/data/mft.gguf bench/data/ref.gguf

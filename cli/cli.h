@@ -13,6 +13,12 @@ int cmd_info(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+
+/* Value trees (cli/values.c): Python-style repr, and JSON. */
+void print_repr(mft_file *f, const mft_value *v, FILE *out);
+void print_json_value(mft_file *f, const mft_value *v, FILE *out);
+void py_float(double v, FILE *out);
 
 /* "mft: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -24,6 +30,7 @@ mft_file *cli_open(const char *path);
 
 /* JSON output */
 void json_string(FILE *out, const char *s);
+void json_string_n(FILE *out, const char *s, size_t n);
 void json_double(FILE *out, double v);
 /* Shortest text that reads back as the same double ("0.1", "1e+20"). */
 void format_double(double v, char *buf, size_t cap);

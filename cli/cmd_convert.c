@@ -7,13 +7,29 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: mft convert IN OUT [--to FORMAT] [--select PATH]\n"
+    "usage: mft convert IN OUT [--to FORMAT] [--dtype DT] [--select PATH]\n"
     "                   [--strip-prefix P] [--rename OLD=NEW]...\n"
-    "                   [--shard-size SIZE] [--force]\n\n"
+    "                   [--meta KEY[:TYPE]=VALUE]... [--shard-size SIZE]\n"
+    "                   [--force]\n\n"
     "Write the tensors of IN to OUT. The output format comes from --to, else\n"
-    "from OUT's extension (.safetensors). The output is written to a temporary\n"
-    "file beside OUT and renamed into place only when complete.\n\n"
-    "  --to FORMAT        output format: safetensors\n"
+    "from OUT's extension (.safetensors, .gguf, .npz, .npy). The output is\n"
+    "written to a temporary file beside OUT and renamed into place only when\n"
+    "complete.\n"
+    "GGUF output keeps the input's key/values (GGUF inputs: with their types;\n"
+    "others: bool BOOL, int INT64, float FLOAT64, str STRING, lists ARRAY) and\n"
+    "adds general.quantization_version = 2 when a tensor is block-quantized\n"
+    "and a non-GGUF input lacks the key; general.architecture only comes from\n"
+    "the input or from --meta (then it is written first, as gguf-py does).\n\n"
+    "  --to FORMAT        output format: safetensors, gguf, npz, npy (.npy:\n"
+    "                     exactly one tensor, named by the file)\n"
+    "  --dtype DT         cast every real floating tensor (F32, F16, BF16, F64,\n"
+    "                     F8_*, F4) to DT, rounding to nearest even as torch\n"
+    "                     and numpy do; integer, bool, complex and quantized\n"
+    "                     tensors are copied as they are\n"
+    "  --meta KEY=VALUE   set a metadata entry (repeatable; replaces one the\n"
+    "                     input has). GGUF: a STRING, or KEY:TYPE=VALUE with\n"
+    "                     TYPE one of UINT8 INT8 UINT16 INT16 UINT32 INT32\n"
+    "                     UINT64 INT64 FLOAT32 FLOAT64 BOOL STRING\n"
     "  --select PATH      keep only tensor PATH or the subtree under PATH\n"
     "                     (which becomes the root: PATH. leaves the names)\n"
     "  --strip-prefix P   remove the leading path P (with or without its\n"
@@ -25,6 +41,10 @@ static const char help[] =
     "                     (5GB, 500MB, 2GiB …; a larger tensor gets a shard of\n"
     "                     its own): OUT-0000K-of-0000N.safetensors plus\n"
     "                     OUT.index.json, as transformers names them\n"
+    "  --keep-metadata    PyTorch inputs: non-tensor values (epoch, losses …)\n"
+    "                     go to the output's metadata, one key per leaf path\n"
+    "                     (strings as they are, others as JSON text); without\n"
+    "                     it they are named on stderr\n"
     "  --force            replace OUT if it exists\n"
     "  -h, --help\n";
 
@@ -65,6 +85,190 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const planned *)a)->name, ((const planned *)b)->name);
 }
 
+/* Non-tensor leaves of the value tree (epoch, losses.0, config.name …):
+ * kept as metadata with --keep-metadata, else named on stderr. */
+typedef struct leaves {
+    mft_file *f;
+    mft_writer *w;
+    const char *in;
+    const char *select;
+    int keep;
+    int typed; /* GGUF target: values keep their types */
+    size_t dropped, kept;
+    char **names; /* the first 20 dropped paths */
+    char path[4096];
+    mft_status st;
+} leaves;
+
+static void leaf(leaves *l, const mft_value *v)
+{
+    const char *path = l->path;
+    size_t sl = l->select ? strlen(l->select) : 0;
+    if (l->select) {
+        if (strncmp(path, l->select, sl) != 0 || (path[sl] && path[sl] != '.'))
+            return;
+        path += path[sl] ? sl + 1 : 0;
+    }
+    if (!l->keep) {
+        if (l->dropped++ < 20) {
+            char *name = strdup(path);
+            char **g = realloc(l->names, l->dropped * sizeof *g);
+            if (g && name) {
+                l->names = g;
+                l->names[l->dropped - 1] = name;
+            } else {
+                free(name);
+                if (g)
+                    l->names = g;
+                l->dropped--;
+            }
+        }
+        return;
+    }
+    if (l->typed) {
+        mft_status s2 = mft_writer_set_value(l->w, path, v);
+        if (s2 == MFT_ERR_UNSUPPORTED)
+            fprintf(stderr, "mft: %s: not carried over: %s\n", l->in,
+                    mft_writer_errmsg(l->w));
+        else if (s2 != MFT_OK && l->st == MFT_OK)
+            l->st = s2;
+        else if (s2 == MFT_OK)
+            l->kept++;
+        return;
+    }
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (!m)
+        return;
+    if (mft_value_get_kind(v) == MFT_VALUE_STRING) {
+        size_t sn;
+        const char *s = mft_value_bytes(v, &sn);
+        fwrite(s, 1, sn, m);
+    } else
+        print_json_value(l->f, v, m);
+    fclose(m);
+    if (l->st == MFT_OK)
+        l->st = mft_writer_set_metadata_n(l->w, path, text, len);
+    l->kept++;
+    free(text);
+}
+
+/* A list (of lists …) of scalars and strings only: no tensor, dict or
+ * object inside. */
+static int plain_list(const mft_value *v, int depth)
+{
+    if (depth > 64)
+        return 0;
+    for (size_t i = 0; i < mft_value_len(v); i++) {
+        const mft_value *it = mft_value_item(v, i);
+        mft_value_kind k = mft_value_get_kind(it);
+        if (k == MFT_VALUE_LIST || k == MFT_VALUE_TUPLE || k == MFT_VALUE_SET) {
+            if (!plain_list(it, depth + 1))
+                return 0;
+        } else if (k == MFT_VALUE_DICT || k == MFT_VALUE_TENSOR ||
+                   k == MFT_VALUE_OBJECT) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void walk_leaves(leaves *l, const mft_value *v, size_t at, int depth)
+{
+    mft_value_kind k = mft_value_get_kind(v);
+    if (k == MFT_VALUE_TENSOR || depth > 200)
+        return;
+    if (k == MFT_VALUE_OBJECT) {
+        if (mft_value_state(v))
+            walk_leaves(l, mft_value_state(v), at, depth + 1);
+        return;
+    }
+    if ((k != MFT_VALUE_DICT && k != MFT_VALUE_LIST && k != MFT_VALUE_TUPLE &&
+         k != MFT_VALUE_SET) ||
+        mft_value_len(v) == 0) {
+        if (at)
+            leaf(l, v);
+        return;
+    }
+    if (l->typed && k != MFT_VALUE_DICT && at && plain_list(v, 0)) {
+        leaf(l, v); /* GGUF: a list of plain values is one ARRAY value */
+        return;
+    }
+    for (size_t i = 0; i < mft_value_len(v); i++) {
+        char part[256];
+        const mft_value *key = mft_value_key(v, i);
+        if (k != MFT_VALUE_DICT)
+            snprintf(part, sizeof part, "%zu", i);
+        else if (mft_value_get_kind(key) == MFT_VALUE_STRING)
+            snprintf(part, sizeof part, "%s", mft_value_bytes(key, NULL));
+        else if (mft_value_get_kind(key) == MFT_VALUE_INT)
+            snprintf(part, sizeof part, "%lld", (long long)mft_value_int(key));
+        else
+            snprintf(part, sizeof part, "%zu", i);
+        size_t n = strlen(part);
+        if (at + n + 2 >= sizeof l->path)
+            continue;
+        if (at)
+            l->path[at] = '.';
+        memcpy(l->path + at + (at ? 1 : 0), part, n + 1);
+        walk_leaves(l, mft_value_item(v, i), at + n + (at ? 1 : 0), depth + 1);
+        l->path[at] = 0;
+    }
+}
+
+/* --meta KEY[:TYPE]=VALUE: split into key, GGUF type and text (in place).
+ * Returns 0 on a malformed argument. */
+static int parse_meta(char *arg, const char **key, int *type,
+                      const char **text)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg)
+        return 0;
+    *eq = 0;
+    *text = eq + 1;
+    *key = arg;
+    *type = MFT_GGUF_STRING;
+    char *colon = strrchr(arg, ':');
+    if (colon) {
+        for (int t = 0; t < MFT_GGUF_TYPE_COUNT_; t++)
+            if (t != MFT_GGUF_ARRAY &&
+                strcmp(colon + 1, mft_gguf_type_name(t)) == 0) {
+                *type = t;
+                *colon = 0;
+                return colon != arg;
+            }
+    }
+    return 1;
+}
+
+/* Apply one --meta argument (already checked by parse_meta); `only_arch`
+ * selects general.architecture (written first), else everything else. */
+static mft_status apply_meta(mft_writer *w, const char *arg, int only_arch,
+                             int *is_qv)
+{
+    const char *k, *t;
+    int ty;
+    char *copy = strdup(arg);
+    if (!copy)
+        return MFT_ERR_NOMEM;
+    mft_status st = MFT_OK;
+    parse_meta(copy, &k, &ty, &t);
+    int arch = strcmp(k, "general.architecture") == 0;
+    if (arch == only_arch) {
+        st = mft_writer_set_typed(w, k, (mft_gguf_type)ty, t);
+        if (strcmp(k, "general.quantization_version") == 0)
+            *is_qv = 1;
+    }
+    free(copy);
+    return st;
+}
+
+static int is_block_type(mft_dtype d)
+{
+    return mft_dtype_block(d, NULL, NULL) == 1;
+}
+
 static const char *extension(const char *path)
 {
     const char *slash = strrchr(path, '/');
@@ -77,7 +281,11 @@ int cmd_convert(int argc, char **argv)
     const char *to = NULL, *select = NULL, *strip = NULL;
     const char **renames = calloc((size_t)argc + 1, sizeof *renames);
     size_t nrenames = 0;
-    int force = 0;
+    int force = 0, keep_meta = 0;
+    mft_dtype cast = MFT_DTYPE_INVALID;
+    /* --meta arguments share the renames array, filled from its end: each
+     * option takes at least one of the argc - 1 arguments */
+    size_t nmetas = 0;
     uint64_t shard = 0;
     static const struct option opts[] = {
         {"to", required_argument, 0, 't'},
@@ -86,6 +294,9 @@ int cmd_convert(int argc, char **argv)
         {"rename", required_argument, 0, 'r'},
         {"shard-size", required_argument, 0, 'z'},
         {"force", no_argument, 0, 'f'},
+        {"keep-metadata", no_argument, 0, 'k'},
+        {"dtype", required_argument, 0, 'd'},
+        {"meta", required_argument, 0, 'm'},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c, rc = EXIT_ERROR;
@@ -95,6 +306,7 @@ int cmd_convert(int argc, char **argv)
         cli_error("out of memory");
         return EXIT_ERROR;
     }
+    const char **metas = renames + argc; /* metas[-1], metas[-2] … */
     optind = 1;
     while ((c = getopt_long(argc, argv, "hf", opts, NULL)) != -1) {
         switch (c) {
@@ -118,6 +330,35 @@ int cmd_convert(int argc, char **argv)
             }
             break;
         case 'f': force = 1; break;
+        case 'k': keep_meta = 1; break;
+        case 'd':
+            cast = mft_dtype_from_name(optarg);
+            if (!mft_dtype_is_float(cast) || mft_dtype_is_complex(cast) ||
+                mft_dtype_from_f64(cast, NULL, NULL, 0) != MFT_OK) {
+                free(renames);
+                return cli_usage_error("convert",
+                                       "--dtype wants a real floating dtype "
+                                       "(F32, F16, BF16, F64, F8_E4M3 …), "
+                                       "got '%s'",
+                                       optarg);
+            }
+            break;
+        case 'm': {
+            const char *k, *t;
+            int ty;
+            char *copy = strdup(optarg);
+            if (!copy || !parse_meta(copy, &k, &ty, &t)) {
+                free(copy);
+                free(renames);
+                return cli_usage_error("convert",
+                                       "--meta wants KEY=VALUE or "
+                                       "KEY:TYPE=VALUE, got '%s'",
+                                       optarg);
+            }
+            free(copy);
+            metas[-(ptrdiff_t)++nmetas] = optarg;
+            break;
+        }
         case 'h':
             fputs(help, stdout);
             free(renames);
@@ -141,6 +382,12 @@ int cmd_convert(int argc, char **argv)
         }
     } else if (strcmp(extension(out), ".safetensors") == 0) {
         fmt = MFT_FORMAT_SAFETENSORS;
+    } else if (strcmp(extension(out), ".gguf") == 0) {
+        fmt = MFT_FORMAT_GGUF;
+    } else if (strcmp(extension(out), ".npz") == 0) {
+        fmt = MFT_FORMAT_NPZ;
+    } else if (strcmp(extension(out), ".npy") == 0) {
+        fmt = MFT_FORMAT_NPY;
     } else {
         free(renames);
         return cli_usage_error("convert",
@@ -148,7 +395,8 @@ int cmd_convert(int argc, char **argv)
                                "use --to",
                                out);
     }
-    if (fmt != MFT_FORMAT_SAFETENSORS) {
+    if (fmt != MFT_FORMAT_SAFETENSORS && fmt != MFT_FORMAT_NPZ &&
+        fmt != MFT_FORMAT_NPY && fmt != MFT_FORMAT_GGUF) {
         free(renames);
         return cli_usage_error("convert", "writing %s is not supported yet",
                                mft_format_name(fmt));
@@ -169,6 +417,13 @@ int cmd_convert(int argc, char **argv)
         cli_error("%s", w ? mft_writer_errmsg(w) : mft_strerror(st));
         goto done;
     }
+    /* --meta general.architecture comes first, as GGUFWriter writes it */
+    int have_qv = 0, any_block = 0;
+    for (size_t i = 1; i <= nmetas; i++)
+        if (apply_meta(w, metas[-(ptrdiff_t)i], 1, &have_qv) != MFT_OK) {
+            cli_error("%s", mft_writer_errmsg(w));
+            goto done;
+        }
     /* Metadata carries over; an index's set-level totals are recomputed. */
     const mft_value *meta = mft_file_metadata(f);
     if (meta)
@@ -182,6 +437,27 @@ int cmd_convert(int argc, char **argv)
         if (from_index && (strcmp(k, "total_size") == 0 ||
                            strcmp(k, "total_parameters") == 0))
             continue;
+        if (fmt == MFT_FORMAT_NPZ || fmt == MFT_FORMAT_NPY) {
+            fprintf(stderr, "mft: %s: metadata \"%s\" not carried over (%s "
+                            "files have no metadata)\n",
+                    in, k, mft_format_name(fmt));
+            continue;
+        }
+        if (fmt == MFT_FORMAT_GGUF) { /* typed; GGUF inputs keep theirs */
+            st = mft_writer_set_value(w, k, v);
+            if (st == MFT_ERR_UNSUPPORTED) {
+                fprintf(stderr, "mft: %s: not carried over: %s\n", in,
+                        mft_writer_errmsg(w));
+                continue;
+            }
+            if (st != MFT_OK) {
+                cli_error("%s", mft_writer_errmsg(w));
+                goto done;
+            }
+            if (strcmp(k, "general.quantization_version") == 0)
+                have_qv = 1;
+            continue;
+        }
         char num[64];
         const char *text = NULL;
         switch (mft_value_get_kind(v)) {
@@ -206,6 +482,11 @@ int cmd_convert(int argc, char **argv)
             goto done;
         }
     }
+    for (size_t i = 1; i <= nmetas; i++)
+        if (apply_meta(w, metas[-(ptrdiff_t)i], 0, &have_qv) != MFT_OK) {
+            cli_error("%s", mft_writer_errmsg(w));
+            goto done;
+        }
     size_t n = mft_tensor_count(f);
     size_t sel_len = select ? strlen(select) : 0;
     size_t strip_len = strip ? strlen(strip) : 0;
@@ -274,14 +555,64 @@ int cmd_convert(int argc, char **argv)
         }
     free(sorted);
     for (size_t i = 0; i < kept; i++) {
-        st = mft_writer_add_from(w, plan[i].name, f, plan[i].index);
+        mft_tensor ti;
+        mft_tensor_at(f, plan[i].index, &ti);
+        if (cast != MFT_DTYPE_INVALID && mft_dtype_is_float(ti.dtype) &&
+            !mft_dtype_is_complex(ti.dtype))
+            st = mft_writer_add_cast(w, plan[i].name, cast, f, plan[i].index);
+        else
+            st = mft_writer_add_from(w, plan[i].name, f, plan[i].index);
+        if (st == MFT_OK && is_block_type(ti.dtype))
+            any_block = 1;
         if (st != MFT_OK) {
+            cli_error("%s", mft_writer_errmsg(w));
+            goto done;
+        }
+    }
+    mft_format infmt = mft_file_format(f);
+    if (infmt == MFT_FORMAT_PYTORCH_ZIP || infmt == MFT_FORMAT_PYTORCH_LEGACY ||
+        infmt == MFT_FORMAT_TORCHSCRIPT || infmt == MFT_FORMAT_PICKLE ||
+        infmt == MFT_FORMAT_NPZ /* members that are not arrays */) {
+        leaves l;
+        memset(&l, 0, sizeof l);
+        l.f = f;
+        l.w = w;
+        l.in = in;
+        l.select = select;
+        l.keep = keep_meta;
+        l.typed = fmt == MFT_FORMAT_GGUF;
+        walk_leaves(&l, mft_file_root(f), 0, 0);
+        if (l.dropped) {
+            fprintf(stderr, "mft: %s: %zu non-tensor value%s not written (use "
+                            "--keep-metadata): ",
+                    in, l.dropped, l.dropped == 1 ? "" : "s");
+            size_t shown = l.dropped < 20 ? l.dropped : 20;
+            for (size_t i = 0; i < shown; i++)
+                fprintf(stderr, "%s%s", i ? ", " : "", l.names[i]);
+            if (l.dropped > shown)
+                fprintf(stderr, " and %zu more", l.dropped - shown);
+            fputc('\n', stderr);
+        }
+        for (size_t i = 0; i < l.dropped && i < 20; i++)
+            free(l.names[i]);
+        free(l.names);
+        if (l.st != MFT_OK) {
             cli_error("%s", mft_writer_errmsg(w));
             goto done;
         }
     }
     if (select && kept == 0) {
         cli_error("%s: nothing under \"%s\"", in, select);
+        goto done;
+    }
+    /* GGUF from another format: quantized tensors need
+     * general.quantization_version (ggml's GGML_QNT_VERSION, 2 since 2023).
+     * A GGUF input is rewritten with exactly its own key/values. */
+    if (fmt == MFT_FORMAT_GGUF && mft_file_format(f) != MFT_FORMAT_GGUF &&
+        any_block && !have_qv &&
+        mft_writer_set_typed(w, "general.quantization_version",
+                             MFT_GGUF_UINT32, "2") != MFT_OK) {
+        cli_error("%s", mft_writer_errmsg(w));
         goto done;
     }
     st = mft_writer_commit(w);

@@ -35,8 +35,10 @@ static int kind_of(mft_dtype d)
 {
     switch (d) {
     case MFT_BOOL: return 3;
-    case MFT_I8: case MFT_I16: case MFT_I32: case MFT_I64: return 1;
-    case MFT_U8: case MFT_U16: case MFT_U32: case MFT_U64: return 2;
+    case MFT_I8: case MFT_I16: case MFT_I32: case MFT_I64:
+    case MFT_QI8: case MFT_QI32: return 1;
+    case MFT_U8: case MFT_U16: case MFT_U32: case MFT_U64: case MFT_QU8:
+        return 2;
     case MFT_C32: case MFT_C64: case MFT_C128: return 4;
     default: return 0;
     }
@@ -46,9 +48,9 @@ static int64_t get_int(const view *v, uint64_t i)
 {
     const unsigned char *p = v->data + i * (mft_dtype_bits(v->t.dtype) / 8);
     switch (v->t.dtype) {
-    case MFT_I8: return (int8_t)p[0];
+    case MFT_I8: case MFT_QI8: return (int8_t)p[0];
     case MFT_I16: { int16_t x; memcpy(&x, p, 2); return x; }
-    case MFT_I32: { int32_t x; memcpy(&x, p, 4); return x; }
+    case MFT_I32: case MFT_QI32: { int32_t x; memcpy(&x, p, 4); return x; }
     case MFT_I64: { int64_t x; memcpy(&x, p, 8); return x; }
     default: return 0;
     }
@@ -58,7 +60,7 @@ static uint64_t get_uint(const view *v, uint64_t i)
 {
     const unsigned char *p = v->data + i * (mft_dtype_bits(v->t.dtype) / 8);
     switch (v->t.dtype) {
-    case MFT_U8: case MFT_BOOL: return p[0];
+    case MFT_U8: case MFT_QU8: case MFT_BOOL: return p[0];
     case MFT_U16: { uint16_t x; memcpy(&x, p, 2); return x; }
     case MFT_U32: { uint32_t x; memcpy(&x, p, 4); return x; }
     case MFT_U64: { uint64_t x; memcpy(&x, p, 8); return x; }
@@ -348,6 +350,14 @@ int cmd_get(int argc, char **argv)
             }
             v.data = copy;
         }
+        /* the bytes are row-major now, whatever the stored layout was */
+        int64_t rowmajor[MFT_MAX_DIMS];
+        int64_t acc = 1;
+        for (int d = v.t.ndim - 1; d >= 0; d--) {
+            rowmajor[d] = acc;
+            acc *= (int64_t)(v.t.shape[d] ? v.t.shape[d] : 1);
+        }
+        v.t.strides = rowmajor;
         /* a strided view of contiguous bytes: use row-major strides */
         if (raw) {
             if (isatty(STDOUT_FILENO)) {
@@ -359,7 +369,8 @@ int cmd_get(int argc, char **argv)
                 cli_error("%s: writing to stdout failed", path);
                 rc = EXIT_ERROR;
             }
-        } else if (mft_dtype_bits(v.t.dtype) == 6 || v.t.dtype == MFT_STRING) {
+        } else if (mft_dtype_bits(v.t.dtype) == 6 ||
+                   mft_dtype_bits(v.t.dtype) == 0 /* STRING, block types */) {
             cli_error("%s: %s: printing %s values is not supported", path,
                       name, mft_dtype_name(v.t.dtype));
             rc = EXIT_ERROR;
@@ -376,21 +387,29 @@ int cmd_get(int argc, char **argv)
         }
         free(copy);
     } else {
-        const mft_value *val = mft_value_lookup(mft_file_metadata(f), name);
+        const mft_value *val = mft_value_find(mft_file_root(f), name);
+        if (!val)
+            val = mft_value_find(mft_file_metadata(f), name);
+        mft_value_kind vk = mft_value_get_kind(val);
         if (!val) {
-            cli_error("%s: no tensor or metadata key \"%s\"", path, name);
+            cli_error("%s: no tensor or value at \"%s\"", path, name);
             rc = EXIT_ERROR;
-        } else if (mft_value_get_kind(val) == MFT_VALUE_STRING) {
-            if (as_json) {
-                json_string(stdout, mft_value_bytes(val, NULL));
-                printf("\n");
-            } else {
-                printf("%s\n", mft_value_bytes(val, NULL));
-            }
+        } else if (as_json) {
+            print_json_value(f, val, stdout);
+            printf("\n");
+        } else if (vk != MFT_VALUE_STRING && vk != MFT_VALUE_INT &&
+                   vk != MFT_VALUE_FLOAT) {
+            print_repr(f, val, stdout);
+            printf("\n");
+        } else if (vk == MFT_VALUE_STRING) {
+            size_t sn;
+            const char *s = mft_value_bytes(val, &sn);
+            fwrite(s, 1, sn, stdout);
+            printf("\n");
         } else if (mft_value_get_kind(val) == MFT_VALUE_INT) {
             printf("%lld\n", (long long)mft_value_int(val));
         } else if (mft_value_get_kind(val) == MFT_VALUE_FLOAT) {
-            json_double(stdout, mft_value_float(val));
+            py_float(mft_value_float(val), stdout);
             printf("\n");
         } else {
             cli_error("%s: \"%s\" is not a scalar value", path, name);

@@ -14,20 +14,149 @@ struct dtype_total {
     uint64_t tensors, params, bytes;
 };
 
-static void print_value(FILE *out, const mft_value *v, int as_json)
+/* Metadata printing. Huge arrays (GGUF vocabularies) are summarised:
+ *  - JSON: an array of more than JSON_ITEMS items becomes
+ *    {"type": "array", "items": N, "item_type": "STRING"} (item_type: the
+ *    GGUF element type, else the kind of the first item); shorter arrays are
+ *    written in full.
+ *  - text: arrays of up to TEXT_ITEMS items in full, longer ones as
+ *    "[151936 strings]", "[32064 × FLOAT32]", "[2 arrays]"; strings longer
+ *    than TEXT_STRING bytes or spanning lines as their start, "…" and their
+ *    size. */
+#define JSON_ITEMS 64
+#define TEXT_ITEMS 8
+#define TEXT_STRING 200
+#define MAX_DEPTH 64
+
+/* Decimal digits of a little-endian two's complement integer. */
+static void print_bigint(FILE *out, const unsigned char *p, size_t n)
+{
+    unsigned char mag[64];
+    char dig[160];
+    if (n == 0 || n > sizeof mag) {
+        fputs(n ? "0 /* too large */" : "0", out);
+        return;
+    }
+    int neg = (p[n - 1] & 0x80) != 0;
+    unsigned carry = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned x = neg ? (unsigned)(unsigned char)~p[i] + carry : p[i];
+        mag[i] = (unsigned char)x;
+        carry = neg ? x >> 8 : 0;
+    }
+    size_t nd = 0, len = n;
+    do {
+        unsigned rem = 0;
+        for (size_t i = len; i-- > 0;) {
+            unsigned cur = rem << 8 | mag[i];
+            mag[i] = (unsigned char)(cur / 10);
+            rem = cur % 10;
+        }
+        dig[nd++] = (char)('0' + rem);
+        while (len && !mag[len - 1])
+            len--;
+    } while (len);
+    if (neg)
+        fputc('-', out);
+    while (nd)
+        fputc(dig[--nd], out);
+}
+
+/* A JSON string of n bytes; invalid UTF-8 bytes become U+FFFD. */
+static void json_bytes(FILE *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', out);
+    for (size_t i = 0; i < n;) {
+        unsigned c = p[i];
+        if (c == '"' || c == '\\') {
+            fputc('\\', out);
+            fputc((int)c, out);
+        } else if (c == '\n') {
+            fputs("\\n", out);
+        } else if (c == '\r') {
+            fputs("\\r", out);
+        } else if (c == '\t') {
+            fputs("\\t", out);
+        } else if (c < 0x20 || c == 0x7f) {
+            fprintf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+        } else if (c < 0x80) {
+            fputc((int)c, out);
+        } else {
+            /* a well-formed UTF-8 sequence is copied, anything else is
+             * replaced byte by byte */
+            size_t k = c >= 0xF0 && c <= 0xF4 ? 4 : c >= 0xE0 ? 3
+                     : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+            int ok = k && i + k <= n;
+            for (size_t j = 1; ok && j < k; j++)
+                ok = (p[i + j] & 0xC0) == 0x80;
+            if (ok && k == 3) {
+                unsigned cp = (c & 0x0F) << 12 | (p[i + 1] & 0x3F) << 6;
+                ok = cp >= 0x800 && (cp < 0xD800 || cp > 0xDFFF);
+            }
+            if (ok && k == 4) {
+                unsigned cp = (c & 0x07) << 18 | (p[i + 1] & 0x3F) << 12;
+                ok = cp >= 0x10000 && cp <= 0x10FFFF;
+            }
+            if (ok) {
+                fwrite(p + i, 1, k, out);
+                i += k;
+                continue;
+            }
+            fputs("\\ufffd", out);
+        }
+        i++;
+    }
+    fputc('"', out);
+}
+
+/* What the items of a list are, for summaries. */
+static const char *item_type(const mft_value *v, int *gguf)
+{
+    int et = -1;
+    *gguf = mft_value_gguf_type(v, &et) >= 0 && et >= 0;
+    if (*gguf)
+        return mft_gguf_type_name(et);
+    static const char *const kinds[] = {
+        "NONE", "BOOL", "INT", "INT", "FLOAT", "STRING", "BYTES",
+        "LIST", "TUPLE", "DICT", "TENSOR", "OBJECT", "SET"};
+    unsigned k = mft_value_len(v) ? (unsigned)mft_value_get_kind(
+                                        mft_value_item(v, 0))
+                                  : 0;
+    return k < sizeof kinds / sizeof kinds[0] ? kinds[k] : "?";
+}
+
+static void print_value(FILE *out, const mft_value *v, int as_json, int depth)
 {
     size_t n;
     const char *s;
+    if (depth > MAX_DEPTH) {
+        fputs(as_json ? "null" : "…", out);
+        return;
+    }
     switch (mft_value_get_kind(v)) {
     case MFT_VALUE_STRING:
         s = mft_value_bytes(v, &n);
-        if (as_json)
-            json_string(out, s);
-        else
+        if (as_json || depth > 0) {
+            json_bytes(out, s, n);
+        } else if (n <= TEXT_STRING && !memchr(s, '\n', n) &&
+                   strlen(s) == n) {
             fputs(s, out);
+        } else {
+            size_t k = 0;
+            while (k < n && k < 80 && s[k] != '\n' && s[k])
+                k++;
+            json_bytes(out, s, k);
+            fprintf(out, "… (%zu bytes)", n);
+        }
         break;
     case MFT_VALUE_INT:
         fprintf(out, "%lld", (long long)mft_value_int(v));
+        break;
+    case MFT_VALUE_BIGINT:
+        s = mft_value_bytes(v, &n);
+        print_bigint(out, (const unsigned char *)s, n);
         break;
     case MFT_VALUE_FLOAT:
         json_double(out, mft_value_float(v));
@@ -40,22 +169,51 @@ static void print_value(FILE *out, const mft_value *v, int as_json)
         break;
     case MFT_VALUE_LIST:
     case MFT_VALUE_TUPLE:
+    case MFT_VALUE_SET: {
+        size_t len = mft_value_len(v);
+        int gguf;
+        const char *it = item_type(v, &gguf);
+        if (as_json && len > JSON_ITEMS) {
+            fprintf(out,
+                    "{\"type\": \"array\", \"items\": %zu, \"item_type\": "
+                    "\"%s\"}",
+                    len, it);
+            break;
+        }
+        if (!as_json && len > TEXT_ITEMS) {
+            if (strcmp(it, "STRING") == 0)
+                fprintf(out, "[%zu strings]", len);
+            else if (strcmp(it, "ARRAY") == 0 || strcmp(it, "LIST") == 0)
+                fprintf(out, "[%zu arrays]", len);
+            else
+                fprintf(out, "[%zu × %s]", len, it);
+            break;
+        }
         fputc('[', out);
-        for (size_t i = 0; i < mft_value_len(v); i++) {
+        for (size_t i = 0; i < len; i++) {
             if (i)
                 fputs(", ", out);
-            print_value(out, mft_value_item(v, i), 1);
+            print_value(out, mft_value_item(v, i), as_json, depth + 1);
         }
         fputc(']', out);
         break;
+    }
     case MFT_VALUE_DICT:
         fputc('{', out);
         for (size_t i = 0; i < mft_value_len(v); i++) {
+            const mft_value *k = mft_value_key(v, i);
             if (i)
                 fputs(", ", out);
-            print_value(out, mft_value_key(v, i), 1);
+            if (mft_value_get_kind(k) == MFT_VALUE_STRING) {
+                s = mft_value_bytes(k, &n);
+                json_bytes(out, s, n);
+            } else {
+                fputc('"', out);
+                print_value(out, k, 0, depth + 1);
+                fputc('"', out);
+            }
             fputs(": ", out);
-            print_value(out, mft_value_item(v, i), 1);
+            print_value(out, mft_value_item(v, i), as_json, depth + 1);
         }
         fputc('}', out);
         break;
@@ -125,7 +283,7 @@ int cmd_info(int argc, char **argv)
         }
         printf("}, \"metadata\": ");
         if (meta)
-            print_value(stdout, meta, 1);
+            print_value(stdout, meta, 1, 0);
         else
             printf("{}");
         printf("}\n");
@@ -158,9 +316,9 @@ int cmd_info(int argc, char **argv)
             printf("metadata\n");
             for (size_t i = 0; i < nm; i++) {
                 printf("  ");
-                print_value(stdout, mft_value_key(meta, i), 0);
+                print_value(stdout, mft_value_key(meta, i), 0, 0);
                 printf(": ");
-                print_value(stdout, mft_value_item(meta, i), 0);
+                print_value(stdout, mft_value_item(meta, i), 0, 0);
                 printf("\n");
             }
         }

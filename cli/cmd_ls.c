@@ -63,10 +63,28 @@ int cmd_ls(int argc, char **argv)
             first = 0;
             json_string(stdout, t.name);
             shape_string(&t, shape, sizeof shape);
-            printf(", \"dtype\": \"%s\", \"shape\": %s, \"nbytes\": %llu",
-                   mft_dtype_name(t.dtype), shape,
-                   (unsigned long long)t.nbytes);
-            if (digests) {
+            printf(", \"dtype\": \"%s\", \"shape\": %s", mft_dtype_name(t.dtype),
+                   shape);
+            if (t.kind)
+                printf(", \"kind\": \"%s\"", t.kind);
+            else
+                printf(", \"nbytes\": %llu", (unsigned long long)t.nbytes);
+            if (t.quant_count) {
+                printf(", \"quant\": {\"scale\": [");
+                for (size_t q = 0; q < t.quant_count; q++) {
+                    if (q)
+                        printf(", ");
+                    json_double(stdout, t.quant_scale[q]);
+                }
+                printf("], \"zero_point\": [");
+                for (size_t q = 0; q < t.quant_count; q++)
+                    printf(q ? ", %lld" : "%lld", (long long)t.quant_zero_point[q]);
+                printf("]");
+                if (t.quant_axis >= 0)
+                    printf(", \"axis\": %d", t.quant_axis);
+                printf("}");
+            }
+            if (digests && !t.kind) {
                 for (int k = 0; k < 32; k++)
                     sprintf(hex + 2 * k, "%02x", digests[32 * i + (size_t)k]);
                 printf(", \"sha256\": \"%s\"", hex);
@@ -110,10 +128,12 @@ int cmd_ls(int argc, char **argv)
             printf("%-*s  %-6s  %-*s  %*s  %10s", (int)wname, t.name,
                    mft_dtype_name(t.dtype), (int)wshape, shape, (int)wparams,
                    buf, size);
-            if (digests) {
+            if (digests && !t.kind) {
                 for (int k = 0; k < 32; k++)
                     sprintf(hex + 2 * k, "%02x", digests[32 * i + (size_t)k]);
                 printf("  %s", hex);
+            } else if (t.kind) {
+                printf("  (%s)", t.kind);
             }
             printf("\n");
         }

@@ -10,7 +10,8 @@ static const struct command {
 } commands[] = {
     {"info", cmd_info, "format, tensor count, parameters, bytes by dtype, metadata"},
     {"ls", cmd_ls, "list tensors: name, dtype, shape, size [--json] [--hash]"},
-    {"get", cmd_get, "print one tensor or metadata value [--json|--raw]"},
+    {"show", cmd_show, "print the value tree like Python (never runs it)"},
+    {"get", cmd_get, "print one value: a tensor's values, a scalar [--json|--raw]"},
     {"convert", cmd_convert, "convert or rewrite a file (select, rename, shard)"},
 };
 

@@ -48,9 +48,16 @@ mft_file *cli_open(const char *path)
 
 void json_string(FILE *out, const char *s)
 {
+    json_string_n(out, s, strlen(s));
+}
+
+void json_string_n(FILE *out, const char *s, size_t n)
+{
     static const char hex[] = "0123456789abcdef";
     fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s,
+                             *end = (const unsigned char *)s + n;
+         p < end; p++) {
         switch (*p) {
         case '"': fputs("\\\"", out); break;
         case '\\': fputs("\\\\", out); break;
@@ -60,7 +67,7 @@ void json_string(FILE *out, const char *s)
         case '\b': fputs("\\b", out); break;
         case '\f': fputs("\\f", out); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20 || *p == 0x7f)
                 fprintf(out, "\\u00%c%c", hex[*p >> 4], hex[*p & 15]);
             else
                 fputc(*p, out);
@@ -180,6 +187,9 @@ static void *hash_worker(void *arg)
         size_t i = atomic_fetch_add(&job->next, 1);
         if (i >= job->n || atomic_load(&job->failed))
             break;
+        mft_tensor t;
+        if (mft_tensor_at(job->f, i, &t) == MFT_OK && t.kind)
+            continue; /* sparse: no digest */
         if (mft_tensor_sha256(job->f, i, job->digests + 32 * i) != MFT_OK)
             atomic_store(&job->failed, 1);
     }

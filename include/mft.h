@@ -109,15 +109,60 @@ typedef enum mft_dtype {
     MFT_I2 = 27,
     MFT_U2 = 28,
     MFT_STRING = 29,      /* variable-length strings (see DESIGN.md §3) */
-    MFT_DTYPE_COUNT_ = 30 /* one past the last valid value */
+    /* ggml's block-quantized types (GGUF), named as ggml names them. Their
+     * elements come in blocks (mft_dtype_block): a tensor's numel counts
+     * elements, its nbytes whole blocks, its digest the raw blocks. */
+    MFT_Q4_0 = 30,
+    MFT_Q4_1 = 31,
+    MFT_Q5_0 = 32,
+    MFT_Q5_1 = 33,
+    MFT_Q8_0 = 34,
+    MFT_Q8_1 = 35,
+    MFT_Q2_K = 36,
+    MFT_Q3_K = 37,
+    MFT_Q4_K = 38,
+    MFT_Q5_K = 39,
+    MFT_Q6_K = 40,
+    MFT_Q8_K = 41,
+    MFT_IQ2_XXS = 42,
+    MFT_IQ2_XS = 43,
+    MFT_IQ3_XXS = 44,
+    MFT_IQ1_S = 45,
+    MFT_IQ4_NL = 46,
+    MFT_IQ3_S = 47,
+    MFT_IQ2_S = 48,
+    MFT_IQ4_XS = 49,
+    MFT_IQ1_M = 50,
+    MFT_TQ1_0 = 51,
+    MFT_TQ2_0 = 52,
+    MFT_MXFP4 = 53,
+    MFT_NVFP4 = 54,
+    MFT_Q1_0 = 55,
+    MFT_Q2_0 = 56,
+    /* torch's affine-quantized integers: digests over the stored integers;
+     * scale/zero point in mft_tensor.quant */
+    MFT_QI8 = 57,
+    MFT_QU8 = 58,
+    MFT_QI32 = 59,
+    MFT_DTYPE_COUNT_ = 60 /* one past the last valid value */
 } mft_dtype;
 
 /* "F32", "BF16" …; "INVALID" for an unknown value. Never NULL. */
 MFT_API const char *mft_dtype_name(mft_dtype dtype);
 /* The dtype named `name` (exact, case-sensitive), MFT_DTYPE_INVALID if none. */
 MFT_API mft_dtype mft_dtype_from_name(const char *name);
-/* Bits per element (BOOL: 8, F4: 4, F6_*: 6); 0 for STRING and INVALID. */
+/* Bits per element (BOOL: 8, F4: 4, F6_*: 6); 0 for STRING, INVALID and
+ * the block types (whose elements have no whole-bit size: see below). */
 MFT_API unsigned mft_dtype_bits(mft_dtype dtype);
+/* Block geometry: every dtype stores its elements in blocks of
+ * *elems_per_block elements taking *bytes_per_block bytes (plain types: 1
+ * element of bits/8 bytes; sub-byte types: 8 elements of `bits` bytes;
+ * Q4_0: 32 elements in 18 bytes, Q4_K: 256 in 144 …, ggml's table). Returns
+ * 1 for a block-quantized type, 0 for any other valid dtype, and -1 (outputs
+ * set to 0) for STRING, INVALID or an unknown value. Either pointer may be
+ * NULL. */
+MFT_API int mft_dtype_block(mft_dtype dtype, unsigned *elems_per_block,
+                            unsigned *bytes_per_block);
 /* 1 when the type is a real or complex floating type (F8 … F64, C32 … C128). */
 MFT_API int mft_dtype_is_float(mft_dtype dtype);
 MFT_API int mft_dtype_is_complex(mft_dtype dtype);
@@ -129,13 +174,15 @@ MFT_API unsigned mft_dtype_alignment(mft_dtype dtype);
 /* Decode `count` elements of `dtype` stored little-endian at `src` into
  * doubles. Complex types give two doubles (re, im) per element. Sub-byte types
  * start at the first element of `src`'s first byte. Every integer, float and
- * F8/F4 type is supported; STRING is MFT_ERR_DTYPE. */
+ * F8/F4 type is supported; STRING, F6 and the block-quantized types
+ * (Q4_0 …) are MFT_ERR_DTYPE. */
 MFT_API mft_status mft_dtype_to_f64(mft_dtype dtype, const void *src,
                                     double *dst, size_t count);
 /* Encode doubles into `dtype`, rounding to nearest, ties to even, as torch and
  * numpy/ml_dtypes do. NaN stays NaN; values beyond the range become Inf where
  * the type has one, NaN for the E4M3/FNUZ types, and saturate for F4
- * (E2M1 has neither) — bit for bit as ml_dtypes; F6 is MFT_ERR_DTYPE. Integer
+ * (E2M1 has neither) — bit for bit as ml_dtypes; F6 and the block types
+ * are MFT_ERR_DTYPE. Integer
  * targets truncate toward zero and wrap like a C cast of an in-range value;
  * out-of-range or NaN values give 0. */
 MFT_API mft_status mft_dtype_from_f64(mft_dtype dtype, const double *src,
@@ -184,7 +231,7 @@ typedef enum mft_limit {
     MFT_LIMIT_TENSORS = 1,      /* tensors in one file */
     MFT_LIMIT_DIMS = 2,         /* dimensions of one tensor */
     MFT_LIMIT_NAME_BYTES = 3,   /* bytes in one tensor name or key */
-    MFT_LIMIT_JSON_DEPTH = 4,   /* nesting of JSON headers */
+    MFT_LIMIT_JSON_DEPTH = 4,   /* nesting of JSON headers, GGUF arrays */
     MFT_LIMIT_SHARDS = 5,       /* files in a sharded set */
     MFT_LIMIT_PICKLE_DEPTH = 6, /* nesting of marks/containers in a pickle */
     MFT_LIMIT_PICKLE_MEMO = 7,  /* memo entries of one pickle */
@@ -192,7 +239,7 @@ typedef enum mft_limit {
     MFT_LIMIT_ZIP_ENTRIES = 9,  /* members of one zip archive */
     MFT_LIMIT_INFLATE_BYTES = 10, /* bytes one compressed member may expand to */
     MFT_LIMIT_STRING_BYTES = 11,  /* one string/bytes value (pickle, GGUF) */
-    MFT_LIMIT_ARRAY_ITEMS = 12,   /* items of one array value (GGUF) */
+    MFT_LIMIT_ARRAY_ITEMS = 12,   /* array items in one file's GGUF metadata */
     MFT_LIMIT_COUNT_ = 13
 } mft_limit;
 
@@ -241,7 +288,8 @@ typedef struct mft_tensor {
     const char *name;       /* its path (DESIGN.md §3), unique in the file */
     mft_dtype dtype;
     int ndim;               /* 0 for a scalar */
-    const uint64_t *shape;  /* ndim extents, outermost first (numpy order) */
+    const uint64_t *shape;  /* ndim extents, outermost first (numpy order;
+                               GGUF: ggml's ne[] reversed, n_dims = ndim) */
     const int64_t *strides; /* ndim element strides (row-major when contiguous) */
     uint64_t numel;         /* product of shape (1 for a scalar) */
     uint64_t nbytes;        /* numel × element size, rounded up to bytes */
@@ -253,6 +301,16 @@ typedef struct mft_tensor {
      * the main file, and the byte offset in it. */
     const char *member;
     uint64_t offset;
+    /* Affine quantization (QI8, QU8, QI32): value = (q - zero_point) ×
+     * scale, per tensor (quant_count 1, quant_axis -1) or per channel along
+     * quant_axis. quant_count 0 for other tensors. */
+    size_t quant_count;
+    const double *quant_scale;
+    const int64_t *quant_zero_point;
+    int quant_axis;
+    /* NULL for a dense tensor; "sparse_coo", "sparse_csr" … for layouts
+     * whose values are not exposed as one array (no data, no digest). */
+    const char *kind;
 } mft_tensor;
 
 MFT_API size_t mft_tensor_count(const mft_file *file);
@@ -293,7 +351,8 @@ typedef enum mft_value_kind {
     MFT_VALUE_TUPLE = 8,
     MFT_VALUE_DICT = 9,   /* ordered; keys may be any value */
     MFT_VALUE_TENSOR = 10,
-    MFT_VALUE_OBJECT = 11 /* an inert object: class name + state value */
+    MFT_VALUE_OBJECT = 11, /* an inert object: class name + state value */
+    MFT_VALUE_SET = 12     /* a set or frozenset: items as a list, in order */
 } mft_value_kind;
 
 /* The root of the file's value tree (never NULL for an open file). For a
@@ -318,12 +377,55 @@ MFT_API const mft_value *mft_value_item(const mft_value *v, size_t i);
 MFT_API const mft_value *mft_value_key(const mft_value *v, size_t i);
 /* A DICT's value for the string key `key`, NULL if absent. */
 MFT_API const mft_value *mft_value_lookup(const mft_value *v, const char *key);
-/* The tensor index (for mft_tensor_at) of a TENSOR value. */
+/* The value at `path` below `v` (DESIGN.md §3: dict keys as written, int
+ * keys and sequence indices in decimal, joined with '.'; keys that contain
+ * '.' are matched longest first, backtracking when a longer key leads
+ * nowhere; an OBJECT is entered through its state). "" is `v` itself.
+ * NULL when nothing is there. */
+MFT_API const mft_value *mft_value_find(const mft_value *v, const char *path);
+/* The tensor index (for mft_tensor_at) of a TENSOR value: its first listing
+ * when the same tensor appears under several paths. */
 MFT_API size_t mft_value_tensor(const mft_value *v);
-/* The class of an OBJECT ("collections.OrderedDict", "__main__.Net" …) and
- * its state (may be a NONE value). */
+/* The class of an OBJECT ("collections.OrderedDict", "__main__.Net" …), its
+ * state (what BUILD/__setstate__ would have received; NULL if none) and its
+ * constructor arguments (a TUPLE; NULL if none). An OBJECT that is a bare
+ * reference to a class or function (a pickle GLOBAL never called) has
+ * neither; mft_value_is_global() tells. Nothing is ever imported or called. */
 MFT_API const char *mft_value_class(const mft_value *v);
 MFT_API const mft_value *mft_value_state(const mft_value *v);
+MFT_API const mft_value *mft_value_args(const mft_value *v);
+MFT_API int mft_value_is_global(const mft_value *v);
+/* 1 for a SET that is a Python frozenset. */
+MFT_API int mft_value_is_frozen(const mft_value *v);
+
+/* GGUF metadata value types, with the GGUF specification's pinned ids. */
+typedef enum mft_gguf_type {
+    MFT_GGUF_UINT8 = 0,
+    MFT_GGUF_INT8 = 1,
+    MFT_GGUF_UINT16 = 2,
+    MFT_GGUF_INT16 = 3,
+    MFT_GGUF_UINT32 = 4,
+    MFT_GGUF_INT32 = 5,
+    MFT_GGUF_FLOAT32 = 6,
+    MFT_GGUF_BOOL = 7,
+    MFT_GGUF_STRING = 8,
+    MFT_GGUF_ARRAY = 9,
+    MFT_GGUF_UINT64 = 10,
+    MFT_GGUF_INT64 = 11,
+    MFT_GGUF_FLOAT64 = 12,
+    MFT_GGUF_TYPE_COUNT_ = 13
+} mft_gguf_type;
+
+/* "UINT8" … "FLOAT64" (the spec's names); "INVALID" otherwise. Never NULL. */
+MFT_API const char *mft_gguf_type_name(int type);
+/* The GGUF value type `v` was stored with, or -1 when it does not come from
+ * GGUF metadata. GGUF metadata maps to values so: UINT8 … INT64 → INT
+ * (UINT64 above INT64_MAX → BIGINT, 9 bytes), FLOAT32/FLOAT64 → FLOAT (a
+ * FLOAT32 widened exactly), BOOL → BOOL, STRING → STRING (bytes as stored),
+ * ARRAY → LIST (nested arrays → LISTs of LISTs). For an ARRAY, *elem_type
+ * (may be NULL) receives its element type, which an empty array keeps too;
+ * otherwise -1. */
+MFT_API int mft_value_gguf_type(const mft_value *v, int *elem_type);
 
 /* ---------------------------------------------------------------- writer */
 
@@ -340,7 +442,11 @@ typedef struct mft_writer_options {
     uint64_t max_shard_bytes;/* safetensors: > 0 splits into HF shards + index */
 } mft_writer_options;
 
-/* Start writing `path` in `format` (MFT_FORMAT_SAFETENSORS today). When
+/* Start writing `path` in `format` (MFT_FORMAT_SAFETENSORS or
+ * MFT_FORMAT_GGUF). GGUF files are version 3, laid out exactly as gguf-py's
+ * GGUFWriter lays them out: key/values and tensors in the order they were
+ * added, tensor data aligned to `general.alignment` (a UINT32 value, default
+ * 32) with zero padding after the tensor infos and after every tensor. When
  * sharding, `path` names the single-file name (`dir/model.safetensors`);
  * shards become `dir/model-0000K-of-0000N.safetensors` and the index
  * `dir/model.safetensors.index.json`. On failure *out is still a writer whose
@@ -348,11 +454,35 @@ typedef struct mft_writer_options {
 MFT_API mft_status mft_writer_open(const char *path, mft_format format,
                                    const mft_writer_options *opts,
                                    mft_writer **out);
-/* Add a metadata entry (safetensors __metadata__: string → string). With
- * key and value both NULL: write a metadata section even if it stays empty
- * (safetensors: "__metadata__":{}), as the source file had one. */
+/* Add a metadata entry (safetensors __metadata__: string → string; GGUF:
+ * a STRING key/value). With key and value both NULL: write a metadata
+ * section even if it stays empty (safetensors: "__metadata__":{}), as the
+ * source file had one. Setting a key again replaces its value in place. */
 MFT_API mft_status mft_writer_set_metadata(mft_writer *w, const char *key,
                                            const char *value);
+/* Same, for a value of `len` bytes that may contain NUL. */
+MFT_API mft_status mft_writer_set_metadata_n(mft_writer *w, const char *key,
+                                             const char *value, size_t len);
+/* Add a metadata entry with a typed value, deep-copied (the source may be
+ * closed afterwards). GGUF: a value read from GGUF keeps the type it was
+ * stored with (mft_value_gguf_type); any other value is typed as DESIGN.md §4
+ * says: BOOL → BOOL, INT → INT64, a BIGINT in [2^63, 2^64) → UINT64, FLOAT →
+ * FLOAT64, STRING → STRING, a LIST/TUPLE/SET whose items all map to one type
+ * → ARRAY of that type (recursively; INT and BIGINT items together →
+ * UINT64 when none is negative). NONE, DICT, OBJECT, TENSOR, BYTES, mixed
+ * lists and BIGINTs out of range are MFT_ERR_UNSUPPORTED, with a message, and
+ * leave the writer usable (callers name them and go on). safetensors: a
+ * STRING as it is, any other value as compact JSON text. Setting a key again
+ * replaces its value in place. */
+MFT_API mft_status mft_writer_set_value(mft_writer *w, const char *key,
+                                        const mft_value *value);
+/* Add a metadata entry given as text and a GGUF value type (any but ARRAY):
+ * integers in decimal (0x… hex too), range-checked against the type; floats
+ * as strtod reads them (FLOAT32 then rounded to nearest float); BOOL "true",
+ * "false", "1" or "0"; STRING as it is. A value that does not parse is
+ * MFT_ERR_MISUSE. safetensors stores the text as it is. */
+MFT_API mft_status mft_writer_set_typed(mft_writer *w, const char *key,
+                                        mft_gguf_type type, const char *text);
 /* Add a tensor whose `nbytes` row-major little-endian bytes are at `data`;
  * the writer copies name and shape, not the data, which must stay valid
  * until mft_writer_commit returns. */
@@ -371,6 +501,16 @@ MFT_API mft_status mft_writer_add_tensor_cb(mft_writer *w, const char *name,
 /* Copy tensor `index` of an open file (zero-copy from its mapping). */
 MFT_API mft_status mft_writer_add_from(mft_writer *w, const char *name,
                                        mft_file *src, size_t index);
+/* Copy tensor `index` of an open file converted to `dtype`, element by
+ * element as mft_dtype_from_f64 rounds (to nearest, ties to even; F32↔F16,
+ * F32↔BF16 and F16↔BF16 bit-exact with numpy/ml_dtypes and torch, NaN, Inf
+ * and subnormals included). The conversion runs chunk by chunk while the
+ * tensor streams into the output: the tensor is never whole in memory. Both
+ * dtypes must be numeric (not STRING, F6_*, or a block type: those are
+ * MFT_ERR_DTYPE); the same dtype is a plain copy. */
+MFT_API mft_status mft_writer_add_cast(mft_writer *w, const char *name,
+                                       mft_dtype dtype, mft_file *src,
+                                       size_t index);
 /* Write everything and make it visible atomically. */
 MFT_API mft_status mft_writer_commit(mft_writer *w);
 /* Abandon (if not committed) and free. NULL allowed. */

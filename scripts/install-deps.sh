@@ -10,6 +10,10 @@ PACKAGES=(
   python3 python3-venv
   unzip jq
   time bc              # bench/run.sh: peak memory and ratios
+  # The PyTorch oracle: tests run tools/gen_torch_fixtures.py with /usr/bin/python3 and Debian's
+  # torch 1.13 (python3-torch needs Debian's numpy).  About 180 packages, 610 MiB installed,
+  # ~50 s on a fresh Debian 12 (no recommends).
+  python3-torch python3-numpy
 )
 
 missing=()

@@ -77,7 +77,7 @@ build() {
     fi
   fi
   # Smoke test: every reference module imports.
-  if ! "$py" -c 'import safetensors, numpy, ml_dtypes, pytest, huggingface_hub' >&2; then
+  if ! "$py" -c 'import safetensors, numpy, ml_dtypes, pytest, huggingface_hub, gguf' >&2; then
     echo "venv.sh: the new venv cannot import its packages" >&2
     return 1
   fi

@@ -112,3 +112,43 @@ def shared_dir():
     if not path.is_dir():
         pytest.skip(f"shared folder not found at {path}")
     return path
+
+
+# ---- PyTorch oracle -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def torch113_fixtures(tmp_path_factory):
+    """Fixture files written at test time by Debian's python3-torch 1.13 (/usr/bin/python3 running
+    tools/gen_torch_fixtures.py), as (directory, manifest).  A missing Debian torch is a clear failure
+    of the tests that need it (scripts/install-deps.sh installs python3-torch), never a skip."""
+    import torch_util as tu
+
+    probe = subprocess.run([tu.DEBIAN_PYTHON, "-c", "import torch, numpy; print(torch.__version__)"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+    if probe.returncode != 0:
+        pytest.fail(
+            f"Debian's torch is not importable by {tu.DEBIAN_PYTHON} (needed to write the PyTorch "
+            "fixtures): install python3-torch and python3-numpy (scripts/install-deps.sh does).\n"
+            + probe.stderr.decode("utf-8", "replace")[-2000:],
+            pytrace=False,
+        )
+    out = tmp_path_factory.mktemp("torch113")
+    gen = subprocess.run([tu.DEBIAN_PYTHON, str(tu.GENERATOR), str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600, cwd=REPO_ROOT)
+    if gen.returncode != 0:
+        pytest.fail(f"tools/gen_torch_fixtures.py failed under Debian torch "
+                    f"({probe.stdout.decode().strip()}), exit status {gen.returncode}:\n"
+                    + gen.stderr.decode("utf-8", "replace")[-4000:], pytrace=False)
+    return out, tu.load_manifest(out)
+
+
+@pytest.fixture(scope="session")
+def mft_release_bin():
+    """The release (non-sanitizer) build, for runs under an address-space limit that ASan cannot
+    start with: $MFT_RELEASE (make test sets it), else build/mft."""
+    env = os.environ.get("MFT_RELEASE")
+    path = Path(os.path.abspath(env)) if env else REPO_ROOT / "build" / "mft"
+    if not path.is_file() or not os.access(path, os.X_OK):
+        pytest.fail(f"release mft binary not found or not executable: {path}; build it (make) or set "
+                    "MFT_RELEASE=/path/to/mft", pytrace=False)
+    return str(path)

@@ -93,6 +93,8 @@ mft_status mftc_outfile_write(mftc_outfile *o, const void *buf, size_t len,
                      w < 0 ? strerror(errno) : "no progress");
             return MFT_ERR_IO;
         }
+        if (o->tap)
+            o->tap(o->tap_user, p, (size_t)w);
         p += w;
         len -= (size_t)w;
         o->written += (uint64_t)w;

@@ -12,6 +12,10 @@ typedef struct mftc_outfile {
     char *target;  /* final path */
     char *tmpname; /* named temporary (mkstemp fallback), else NULL */
     uint64_t written;
+    /* When set, sees every byte written, in order (the zip writer's CRC-32
+     * of a member whatever writes the member's bytes). */
+    void (*tap)(void *user, const void *buf, size_t len);
+    void *tap_user;
 } mftc_outfile;
 
 /* Create the temporary for `target`. Fails with MFT_ERR_EXISTS when the target

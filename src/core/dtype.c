@@ -104,6 +104,73 @@ static const dtype_info k_info[MFT_DTYPE_COUNT_] = {
     [MFT_I2] = {"I2", 2, 0, 12},
     [MFT_U2] = {"U2", 2, 0, 13},
     [MFT_STRING] = {"STRING", 0, 0, 2},
+    /* ggml block types: no per-element bit size (see k_block below); ranks
+     * above every safetensors type, which cannot hold them anyway */
+    [MFT_Q4_0] = {"Q4_0", 0, 0, 300},
+    [MFT_Q4_1] = {"Q4_1", 0, 0, 301},
+    [MFT_Q5_0] = {"Q5_0", 0, 0, 302},
+    [MFT_Q5_1] = {"Q5_1", 0, 0, 303},
+    [MFT_Q8_0] = {"Q8_0", 0, 0, 304},
+    [MFT_Q8_1] = {"Q8_1", 0, 0, 305},
+    [MFT_Q2_K] = {"Q2_K", 0, 0, 306},
+    [MFT_Q3_K] = {"Q3_K", 0, 0, 307},
+    [MFT_Q4_K] = {"Q4_K", 0, 0, 308},
+    [MFT_Q5_K] = {"Q5_K", 0, 0, 309},
+    [MFT_Q6_K] = {"Q6_K", 0, 0, 310},
+    [MFT_Q8_K] = {"Q8_K", 0, 0, 311},
+    [MFT_IQ2_XXS] = {"IQ2_XXS", 0, 0, 312},
+    [MFT_IQ2_XS] = {"IQ2_XS", 0, 0, 313},
+    [MFT_IQ3_XXS] = {"IQ3_XXS", 0, 0, 314},
+    [MFT_IQ1_S] = {"IQ1_S", 0, 0, 315},
+    [MFT_IQ4_NL] = {"IQ4_NL", 0, 0, 316},
+    [MFT_IQ3_S] = {"IQ3_S", 0, 0, 317},
+    [MFT_IQ2_S] = {"IQ2_S", 0, 0, 318},
+    [MFT_IQ4_XS] = {"IQ4_XS", 0, 0, 319},
+    [MFT_IQ1_M] = {"IQ1_M", 0, 0, 320},
+    [MFT_TQ1_0] = {"TQ1_0", 0, 0, 321},
+    [MFT_TQ2_0] = {"TQ2_0", 0, 0, 322},
+    [MFT_MXFP4] = {"MXFP4", 0, 0, 323},
+    [MFT_NVFP4] = {"NVFP4", 0, 0, 324},
+    [MFT_Q1_0] = {"Q1_0", 0, 0, 325},
+    [MFT_Q2_0] = {"Q2_0", 0, 0, 326},
+    [MFT_QI8] = {"QI8", 8, 0, 327},
+    [MFT_QU8] = {"QU8", 8, 0, 328},
+    [MFT_QI32] = {"QI32", 32, 0, 329},
+};
+
+/* Elements and bytes per block of ggml's block types, from the block structs
+ * of ggml-common.h (QK_K = 256) at ggml d99724f, as gguf-py's
+ * GGML_QUANT_SIZES lists them. Indexed by dtype - MFT_Q4_0. */
+static const struct {
+    unsigned short elems, bytes;
+} k_block[MFT_Q2_0 + 1 - MFT_Q4_0] = {
+    {32, 18},   /* Q4_0: half d; u8 qs[16] */
+    {32, 20},   /* Q4_1: half d, m; u8 qs[16] */
+    {32, 22},   /* Q5_0: half d; u8 qh[4]; u8 qs[16] */
+    {32, 24},   /* Q5_1: half d, m; u8 qh[4]; u8 qs[16] */
+    {32, 34},   /* Q8_0: half d; i8 qs[32] */
+    {32, 36},   /* Q8_1: half d, s; i8 qs[32] */
+    {256, 84},  /* Q2_K */
+    {256, 110}, /* Q3_K */
+    {256, 144}, /* Q4_K */
+    {256, 176}, /* Q5_K */
+    {256, 210}, /* Q6_K */
+    {256, 292}, /* Q8_K: float d; i8 qs[256]; i16 bsums[16] */
+    {256, 66},  /* IQ2_XXS */
+    {256, 74},  /* IQ2_XS */
+    {256, 98},  /* IQ3_XXS */
+    {256, 50},  /* IQ1_S */
+    {32, 18},   /* IQ4_NL */
+    {256, 110}, /* IQ3_S */
+    {256, 82},  /* IQ2_S */
+    {256, 136}, /* IQ4_XS */
+    {256, 56},  /* IQ1_M */
+    {256, 54},  /* TQ1_0 */
+    {256, 66},  /* TQ2_0 */
+    {32, 17},   /* MXFP4: u8 e; u8 qs[16] */
+    {64, 36},   /* NVFP4: u8 d[4]; u8 qs[32] */
+    {128, 18},  /* Q1_0 */
+    {64, 18},   /* Q2_0 */
 };
 
 static int valid(mft_dtype d)
@@ -139,6 +206,76 @@ MFT_API int mft_dtype_is_float(mft_dtype dtype)
 MFT_API int mft_dtype_is_complex(mft_dtype dtype)
 {
     return valid(dtype) && (k_info[dtype].flags & F_COMPLEX) != 0;
+}
+
+MFT_API int mft_dtype_block(mft_dtype dtype, unsigned *elems_per_block,
+                            unsigned *bytes_per_block)
+{
+    unsigned e = 0, b = 0;
+    int r = -1;
+    if (valid(dtype) && dtype >= MFT_Q4_0 && dtype <= MFT_Q2_0) {
+        e = k_block[dtype - MFT_Q4_0].elems;
+        b = k_block[dtype - MFT_Q4_0].bytes;
+        r = 1;
+    } else if (valid(dtype) && k_info[dtype].bits) {
+        unsigned bits = k_info[dtype].bits;
+        e = bits % 8 ? 8 : 1;
+        b = bits % 8 ? bits : bits / 8;
+        r = 0;
+    }
+    if (elems_per_block)
+        *elems_per_block = e;
+    if (bytes_per_block)
+        *bytes_per_block = b;
+    return r;
+}
+
+int mftc_tensor_size(mft_dtype dtype, const uint64_t *shape, int ndim,
+                     uint64_t *numel, uint64_t *nbytes, const char **why)
+{
+    unsigned e, b;
+    uint64_t n = 1, total;
+    *why = "";
+    int kind = mft_dtype_block(dtype, &e, &b);
+    if (kind < 0) {
+        *why = "has no fixed element size";
+        return 0;
+    }
+    for (int i = 0; i < ndim; i++)
+        if (__builtin_mul_overflow(n, shape[i], &n)) {
+            *why = "has an element count that overflows 64 bits";
+            return 0;
+        }
+    if (kind == 1 && ndim > 0 && shape[ndim - 1] % e) {
+        *why = "has an innermost dimension that is not a multiple of the "
+               "block size";
+        return 0;
+    }
+    if (kind == 1 && ndim == 0) {
+        *why = "is a scalar of a block type";
+        return 0;
+    }
+    if (kind == 0) {
+        uint64_t bits;
+        if (__builtin_mul_overflow(n, (uint64_t)k_info[dtype].bits, &bits)) {
+            *why = "has a byte size that overflows 64 bits";
+            return 0;
+        }
+        if (bits % 8) {
+            *why = "does not fill whole bytes";
+            return 0;
+        }
+        *numel = n;
+        *nbytes = bits / 8;
+        return 1;
+    }
+    if (__builtin_mul_overflow(n / e, (uint64_t)b, &total)) {
+        *why = "has a byte size that overflows 64 bits";
+        return 0;
+    }
+    *numel = n;
+    *nbytes = total;
+    return 1;
 }
 
 /* A rank, not bytes: see the note at the top of this file. */
@@ -518,7 +655,7 @@ static inline int64_t f2i64(double x)
 static int supported(mft_dtype d)
 {
     return valid(d) && d != MFT_STRING && d != MFT_F6_E2M3 &&
-           d != MFT_F6_E3M2;
+           d != MFT_F6_E3M2 && d < MFT_Q4_0;
 }
 
 /* `count` elements; complex types write 2*count doubles. */

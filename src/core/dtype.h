@@ -37,4 +37,11 @@ uint16_t mftc_f32_to_bf16(float f);
 void mftc_convert(mft_dtype dst_dtype, void *dst, mft_dtype src_dtype,
                   const void *src, size_t count);
 
+/* Element count and bytes of a tensor of `dtype` with `shape` (numpy order,
+ * `ndim` extents): sub-byte types must fill whole bytes, block types whole
+ * blocks along the last (innermost) dimension, as ggml requires of ne[0].
+ * Returns 1, or 0 with *why set to a phrase ("overflows", …). */
+int mftc_tensor_size(mft_dtype dtype, const uint64_t *shape, int ndim,
+                     uint64_t *numel, uint64_t *nbytes, const char **why);
+
 #endif

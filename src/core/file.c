@@ -78,9 +78,22 @@ static mft_status dispatch(mft_file *f)
                                               : MFT_DETECT_BYTES;
     mft_format fmt = mft_detect(p, n);
     const char *ext = extension(f->path);
+    if (fmt == MFT_FORMAT_UNKNOWN && n >= 4 && memcmp(p, "PK\3\4", 4) == 0)
+        fmt = MFT_FORMAT_PYTORCH_ZIP; /* refined by the central directory */
+    if (fmt == MFT_FORMAT_UNKNOWN && f->src.size >= 2 &&
+        p[f->src.size - 1] == '.' && strchr("(]}cKJMIFSVNXUTL)lde", p[0]))
+        fmt = MFT_FORMAT_PICKLE; /* protocol 0/1 pickle: opcode … STOP */
     if (fmt == MFT_FORMAT_UNKNOWN) {
         if (strcmp(ext, ".safetensors") == 0)
             fmt = MFT_FORMAT_SAFETENSORS;
+        else if (strcmp(ext, ".gguf") == 0 && f->src.size > 0)
+            fmt = MFT_FORMAT_GGUF;
+        else if (strcmp(ext, ".npy") == 0 && f->src.size > 0)
+            fmt = MFT_FORMAT_NPY;
+        else if (strcmp(ext, ".npz") == 0 && f->src.size > 0)
+            fmt = MFT_FORMAT_NPZ;
+        else if (strcmp(ext, ".pkl") == 0 || strcmp(ext, ".pickle") == 0)
+            fmt = MFT_FORMAT_PICKLE;
         else if (f->src.size == 0)
             return mftc_fail(f, MFT_ERR_FORMAT, NULL, -1, "file is empty");
     }
@@ -90,6 +103,18 @@ static mft_status dispatch(mft_file *f)
         return mftc_read_safetensors(f);
     case MFT_FORMAT_SAFETENSORS_INDEX:
         return mftc_read_safetensors_index(f);
+    case MFT_FORMAT_GGUF:
+        return mftc_read_gguf(f);
+    case MFT_FORMAT_PICKLE:
+        return mftc_read_pickle(f);
+    case MFT_FORMAT_PYTORCH_LEGACY:
+        return mftc_read_pytorch_legacy(f);
+    case MFT_FORMAT_PYTORCH_ZIP:
+        return mftc_read_zip_model(f);
+    case MFT_FORMAT_NPY:
+        return mftc_read_npy(f);
+    case MFT_FORMAT_NPZ:
+        return mftc_read_npz(f);
     default: {
         char hex[64];
         mftc_hex_prefix(p, n, hex, sizeof hex);
@@ -98,6 +123,18 @@ static mft_status dispatch(mft_file *f)
                          hex);
     }
     }
+}
+
+mft_status mftc_keep(mft_file *f, void *p)
+{
+    void **g = realloc(f->owned, (f->nowned + 1) * sizeof *g);
+    if (!g) {
+        free(p);
+        return mftc_fail(f, MFT_ERR_NOMEM, NULL, -1, "out of memory");
+    }
+    f->owned = g;
+    f->owned[f->nowned++] = p;
+    return MFT_OK;
 }
 
 mft_status mft_open(const char *path, const mft_open_options *opts,
@@ -149,6 +186,9 @@ void mft_close(mft_file *f)
     for (size_t i = 0; i < f->nparts; i++)
         mft_close(f->parts[i]);
     free(f->parts);
+    for (size_t i = 0; i < f->nowned; i++)
+        free(f->owned[i]);
+    free(f->owned);
     mftc_source_close(&f->src);
     mftc_arena_free(&f->arena);
     free(f->tensors);
@@ -268,6 +308,11 @@ mft_status mft_tensor_at(mft_file *f, size_t index, mft_tensor *out)
     out->data = t->data;
     out->member = t->member;
     out->offset = t->offset;
+    out->quant_count = t->quant_count;
+    out->quant_scale = t->quant_scale;
+    out->quant_zero_point = t->quant_zero_point;
+    out->quant_axis = t->quant_count ? t->quant_axis : -1;
+    out->kind = t->kind;
     return MFT_OK;
 }
 
@@ -292,6 +337,263 @@ mft_status mft_tensor_find(mft_file *f, const char *name, size_t *index)
                      name);
 }
 
+/* Reverse the bytes of each `unit`-byte group of p[0, n). */
+static void swap_units(uint8_t *p, size_t n, size_t unit)
+{
+    size_t i = 0;
+    switch (unit) {
+    case 2:
+        for (; i + 2 <= n; i += 2) {
+            uint16_t v;
+            memcpy(&v, p + i, 2);
+            v = __builtin_bswap16(v);
+            memcpy(p + i, &v, 2);
+        }
+        break;
+    case 4:
+        for (; i + 4 <= n; i += 4) {
+            uint32_t v;
+            memcpy(&v, p + i, 4);
+            v = __builtin_bswap32(v);
+            memcpy(p + i, &v, 4);
+        }
+        break;
+    case 8:
+        for (; i + 8 <= n; i += 8) {
+            uint64_t v;
+            memcpy(&v, p + i, 8);
+            v = __builtin_bswap64(v);
+            memcpy(p + i, &v, 8);
+        }
+        break;
+    default:
+        for (; i + unit <= n; i += unit)
+            for (size_t a = i, b = i + unit - 1; a < b; a++, b--) {
+                uint8_t c = p[a];
+                p[a] = p[b];
+                p[b] = c;
+            }
+    }
+}
+
+/* Copy `count` elements of `es` bytes, `step` bytes apart, to dst. */
+static void copy_strided(uint8_t *dst, const uint8_t *src, uint64_t count,
+                         uint64_t step, size_t es)
+{
+    switch (es) { /* fixed sizes: the compiler turns memcpy into a move */
+    case 1:
+        for (uint64_t k = 0; k < count; k++)
+            dst[k] = src[k * step];
+        break;
+    case 2:
+        for (uint64_t k = 0; k < count; k++)
+            memcpy(dst + 2 * k, src + k * step, 2);
+        break;
+    case 4:
+        for (uint64_t k = 0; k < count; k++)
+            memcpy(dst + 4 * k, src + k * step, 4);
+        break;
+    case 8:
+        for (uint64_t k = 0; k < count; k++)
+            memcpy(dst + 8 * k, src + k * step, 8);
+        break;
+    case 16:
+        for (uint64_t k = 0; k < count; k++)
+            memcpy(dst + 16 * k, src + k * step, 16);
+        break;
+    default:
+        for (uint64_t k = 0; k < count; k++)
+            memcpy(dst + es * k, src + k * step, es);
+    }
+}
+
+/* Apply torch's lazy neg (all components) or conj (imaginary part) bit to
+ * one little-endian element: floats flip their sign bit, integers negate. */
+static void negate_element(mft_dtype dt, uint8_t *e, size_t es, int all)
+{
+    if (mft_dtype_is_complex(dt)) {
+        size_t half = es / 2;
+        if (all)
+            e[half - 1] ^= 0x80;
+        e[es - 1] ^= 0x80;
+    } else if (mft_dtype_is_float(dt)) {
+        e[es - 1] ^= 0x80;
+    } else {
+        unsigned carry = 1;
+        for (size_t i = 0; i < es; i++) {
+            unsigned v = (uint8_t)~e[i] + carry;
+            e[i] = (uint8_t)v;
+            carry = v >> 8;
+        }
+    }
+}
+
+/* Gather a strided and/or byte-swapped tensor into row-major little-endian
+ * chunks of at most MFT_STREAM_CHUNK bytes. Dimensions of extent 1 are
+ * dropped and neighbours that are contiguous with each other merged, so the
+ * innermost run is as long as the layout allows: a run with stride 1 is
+ * copied with memcpy (then swapped in place), any other with a fixed-size
+ * element loop. Strides are non-negative element counts (the readers prove
+ * every addressed element lies in the storage). */
+static mft_status gather(mft_file *f, const mftc_tensor *t, mft_bytes_sink sink,
+                         void *user)
+{
+    unsigned bits = mft_dtype_bits(t->dtype);
+    if (bits < 8 || bits % 8)
+        return mftc_fail(f, MFT_ERR_UNSUPPORTED, t->member, -1,
+                         "tensor \"%s\": strided %s data", t->name,
+                         mft_dtype_name(t->dtype));
+    if (t->numel == 0)
+        return MFT_OK;
+    size_t es = bits / 8;
+    size_t swap_unit = mft_dtype_is_complex(t->dtype) ? es / 2 : es;
+    int swap = t->byteswap && swap_unit > 1;
+    /* collapse the layout */
+    uint64_t shape[MFT_MAX_DIMS];
+    uint64_t stride[MFT_MAX_DIMS];
+    int n = 0;
+    for (int d = 0; d < t->ndim && d < MFT_MAX_DIMS; d++) {
+        if (t->shape[d] == 1)
+            continue;
+        if (t->strides[d] < 0)
+            return mftc_fail(f, MFT_ERR_UNSUPPORTED, t->member, -1,
+                             "tensor \"%s\": negative stride", t->name);
+        uint64_t sd = (uint64_t)t->strides[d];
+        if (n && stride[n - 1] == sd * t->shape[d]) {
+            shape[n - 1] *= t->shape[d]; /* ≤ numel: no overflow */
+            stride[n - 1] = sd;
+        } else {
+            shape[n] = t->shape[d];
+            stride[n] = sd;
+            n++;
+        }
+    }
+    uint64_t run = n ? shape[n - 1] : 1;
+    uint64_t step = n ? stride[n - 1] * es : es;
+    int outer = n ? n - 1 : 0;
+    size_t chunk = MFT_STREAM_CHUNK - MFT_STREAM_CHUNK % es;
+    if (t->nbytes < chunk)
+        chunk = (size_t)t->nbytes;
+    uint8_t *buf = malloc(chunk);
+    if (!buf)
+        return mftc_fail(f, MFT_ERR_NOMEM, NULL, -1, "out of memory");
+    uint64_t idx[MFT_MAX_DIMS] = {0};
+    const uint8_t *base = t->storage + t->storage_offset * es;
+    uint64_t row = 0; /* element offset of the current run */
+    size_t fill = 0;
+    mft_status st = MFT_OK;
+    for (uint64_t done = 0; done < t->numel && st == MFT_OK;) {
+        for (uint64_t k = 0; k < run && st == MFT_OK;) {
+            uint64_t take = (chunk - fill) / es;
+            if (take > run - k)
+                take = run - k;
+            const uint8_t *src = base + row * es + k * step;
+            if (step == es)
+                memcpy(buf + fill, src, (size_t)(take * es));
+            else
+                copy_strided(buf + fill, src, take, step, es);
+            if (swap)
+                swap_units(buf + fill, (size_t)(take * es), swap_unit);
+            if (t->negate || t->conjugate)
+                for (uint64_t e = 0; e < take; e++)
+                    negate_element(t->dtype, buf + fill + e * es, es,
+                                   t->negate);
+            fill += (size_t)(take * es);
+            k += take;
+            if (fill == chunk) {
+                if (sink(user, buf, fill) != 0)
+                    st = MFT_ERR_MISUSE;
+                fill = 0;
+                /* one sequential run through a mapping: drop what was
+                 * read, as the contiguous walk does */
+                if (n <= 1 && step == es && t->src)
+                    mftc_source_done(t->src, src, take * es);
+            }
+        }
+        done += run;
+        /* next row-major index over the outer dimensions */
+        for (int d = outer - 1; d >= 0; d--) {
+            row += stride[d];
+            if (++idx[d] < shape[d])
+                break;
+            row -= stride[d] * shape[d];
+            idx[d] = 0;
+        }
+    }
+    if (st == MFT_OK && fill && sink(user, buf, fill) != 0)
+        st = MFT_ERR_MISUSE;
+    free(buf);
+    return st;
+}
+
+/* Row-major element order: each stride (of an extent > 1) is the product of
+ * the extents after it. */
+static int row_major(const mftc_tensor *t)
+{
+    uint64_t acc = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->shape[d] > 1 && (t->strides[d] < 0 ||
+                                (uint64_t)t->strides[d] != acc))
+            return 0;
+        acc *= t->shape[d]; /* numel fits in 64 bits */
+    }
+    return 1;
+}
+
+/* Whether every element a view addresses lies in its storage: (offset +
+ * Σ (extent − 1) × stride + 1) × element size ≤ storage bytes, checked. */
+static int view_fits(const mftc_tensor *t)
+{
+    unsigned bits = mft_dtype_bits(t->dtype);
+    if (t->numel == 0)
+        return 1;
+    if (bits % 8) /* packed types are only ever contiguous from offset 0 */
+        return t->storage_offset == 0 && row_major(t) &&
+               t->nbytes <= t->storage_nbytes;
+    uint64_t last = t->storage_offset, step, end;
+    for (int d = 0; d < t->ndim; d++) {
+        if (t->strides[d] < 0 ||
+            !mftc_mul_u64(t->shape[d] - 1, (uint64_t)t->strides[d], &step) ||
+            !mftc_add_u64(last, step, &last))
+            return 0;
+    }
+    return mftc_add_u64(last, 1, &end) && mftc_mul_u64(end, bits / 8, &end) &&
+           end <= t->storage_nbytes;
+}
+
+/* A tensor whose storage a load hook produces (inflated zip member …):
+ * load it, check the view against it, then stream it directly or gather. */
+static mft_status load_stream(mft_file *f, const mftc_tensor *t,
+                              mft_bytes_sink sink, void *user)
+{
+    mftc_tensor v = *t;
+    void *owned = NULL;
+    mft_status st = t->load(f, t, &v.storage, &v.storage_nbytes, &owned);
+    if (st != MFT_OK)
+        return st;
+    unsigned bits = mft_dtype_bits(t->dtype);
+    if (!view_fits(&v)) {
+        st = mftc_fail(f, MFT_ERR_CORRUPT, t->member, -1,
+                       "tensor \"%s\": its storage of %llu bytes is too "
+                       "small for its shape and strides",
+                       t->name, (unsigned long long)v.storage_nbytes);
+    } else if (!v.byteswap && row_major(&v)) {
+        const uint8_t *p = v.storage + v.storage_offset * (bits / 8);
+        for (uint64_t done = 0; done < t->nbytes && st == MFT_OK;) {
+            uint64_t n = t->nbytes - done;
+            if (n > MFT_STREAM_CHUNK)
+                n = MFT_STREAM_CHUNK;
+            if (sink(user, p + done, (size_t)n) != 0)
+                st = MFT_ERR_MISUSE;
+            done += n;
+        }
+    } else {
+        st = gather(f, &v, sink, user);
+    }
+    free(owned);
+    return st;
+}
+
 mft_status mft_tensor_stream(mft_file *f, size_t index, mft_bytes_sink sink,
                              void *user)
 {
@@ -301,9 +603,22 @@ mft_status mft_tensor_stream(mft_file *f, size_t index, mft_bytes_sink sink,
         return mftc_fail(f, MFT_ERR_NOT_FOUND, NULL, -1,
                          "no tensor number %zu", index);
     const mftc_tensor *t = &f->tensors[index];
+    if (t->kind)
+        return mftc_fail(f, MFT_ERR_UNSUPPORTED, t->member, -1,
+                         "tensor \"%s\": the values of a %s tensor are not "
+                         "exposed as one array",
+                         t->name, t->kind);
+    if (!t->data && t->nbytes && t->storage)
+        return gather(f, t, sink, user);
+    if (!t->data && t->nbytes && t->stream && !t->byteswap && row_major(t))
+        return t->stream(f, t, sink, user);
+    if (!t->data && t->nbytes && t->load)
+        return load_stream(f, t, sink, user);
     if (!t->data && t->nbytes)
         return mftc_fail(f, MFT_ERR_UNSUPPORTED, t->member, -1,
-                         "tensor \"%s\": bytes not addressable", t->name);
+                         "tensor \"%s\": its values are not stored in the "
+                         "file",
+                         t->name);
     uint64_t done = 0;
     while (done < t->nbytes) {
         uint64_t n = t->nbytes - done;

@@ -51,6 +51,12 @@ void mftc_source_done(const mftc_source *s, const uint8_t *p, uint64_t len);
 
 struct mft_value {
     mft_value_kind kind;
+    uint16_t visit; /* scratch mark for graph walks (cycles, sharing) */
+    uint16_t flags; /* MFTC_VFLAG_* */
+    uint32_t depth; /* nesting below this value, as a pickle built it */
+    /* GGUF metadata: the value type it was stored with + 1 (0: none
+     * recorded) and, for an array, its element type + 1. */
+    unsigned char gguf_type, gguf_elem;
     union {
         int b;
         int64_t i;
@@ -66,10 +72,30 @@ struct mft_value {
         } seq;
         size_t tensor;
         struct {
-            const char *cls;
-            mft_value *state;
+            const char *cls;      /* normalised "module.name" */
+            mft_value *state;     /* BUILD state */
+            mft_value *args;      /* REDUCE/NEWOBJ arguments (a TUPLE) */
+            mft_value *callee;    /* the callable when it was not a GLOBAL */
+            mft_value *items;     /* APPEND(S) onto the object (LIST) */
+            mft_value *dictitems; /* SETITEM(S) onto the object (DICT) */
+            uint64_t offset;      /* where the pickle created it */
+            int form;             /* MFTC_OBJ_* */
         } obj;
     } u;
+};
+
+/* Value flags. */
+enum {
+    MFTC_VFLAG_MODULE = 1, /* a DICT that is a flattened nn.Module state_dict */
+    MFTC_VFLAG_FROZEN = 2  /* a SET that is a frozenset */
+};
+
+/* Forms of an OBJECT value. */
+enum {
+    MFTC_OBJ_GLOBAL = 1, /* a bare GLOBAL reference */
+    MFTC_OBJ_CALL = 2,   /* REDUCE, INST, OBJ: callee(*args) */
+    MFTC_OBJ_NEW = 3,    /* NEWOBJ(_EX): cls.__new__(cls, *args) */
+    MFTC_OBJ_PERSID = 4  /* a persistent id: state = the id value */
 };
 
 mft_value *mftc_value_new(mftc_arena *a, mft_value_kind kind);
@@ -92,6 +118,35 @@ typedef struct mftc_tensor {
     const uint8_t *data; /* row-major LE bytes in a mapping, or NULL */
     const char *member;  /* shard or zip member, NULL for the file itself */
     const mftc_source *src; /* the mapping `data` points into, or NULL */
+    /* When `data` is NULL the elements are gathered: element i (row-major
+     * index tuple k) is at storage + (storage_offset + Σ k_d·strides[d]) ×
+     * element size. Readers prove at open time that every addressed byte
+     * lies inside [storage, storage + storage_nbytes). `byteswap`: stored
+     * big-endian (complex types swap each component). */
+    const uint8_t *storage;
+    uint64_t storage_nbytes;
+    uint64_t storage_offset;
+    int byteswap;
+    size_t quant_count;    /* see mft_tensor */
+    double *quant_scale;
+    int64_t *quant_zero_point;
+    int quant_axis;
+    const char *kind;
+    uint8_t negate;    /* torch's lazy neg bit: values are -stored */
+    uint8_t conjugate; /* torch's lazy conj bit: imaginary parts negated */
+    /* When `data` and `storage` are both NULL, `load` produces the storage
+     * for one walk (e.g. by inflating a zip member): *storage and *nbytes
+     * describe it (addressed as above), *owned (or NULL) is freed when the
+     * walk ends. `load_ctx` is the reader's. Safe to run concurrently. */
+    mft_status (*load)(mft_file *f, const struct mftc_tensor *t,
+                       const uint8_t **storage, uint64_t *nbytes,
+                       void **owned);
+    /* Optional, with `load`: stream a row-major, not byte-swapped view's
+     * nbytes straight to `sink` without materialising the storage (a large
+     * deflated member inflated chunk by chunk: memory stays flat). */
+    mft_status (*stream)(mft_file *f, const struct mftc_tensor *t,
+                         mft_bytes_sink sink, void *user);
+    const void *load_ctx;
     uint64_t offset;     /* byte offset of the data in that member/file */
 } mftc_tensor;
 
@@ -115,6 +170,11 @@ struct mft_file {
 
     mft_value *root;
     mft_value *metadata;
+
+    /* Heap buffers that tensors point into (inflated zip members), freed
+     * by mft_close. */
+    void **owned;
+    size_t nowned;
 
     /* Parts of a multi-file set (HF shards), owned. */
     mft_file **parts;
@@ -147,6 +207,16 @@ size_t mftc_json_escape(const char *s, size_t n, char *out, size_t cap);
  * message. */
 mft_status mftc_read_safetensors(mft_file *f);
 mft_status mftc_read_safetensors_index(mft_file *f);
+mft_status mftc_read_pickle(mft_file *f);
+mft_status mftc_read_pytorch_legacy(mft_file *f);
+/* Any zip: a torch.save / TorchScript archive when it holds data.pkl,
+ * else handed to the npz reader. */
+mft_status mftc_read_zip_model(mft_file *f);
+/* Keep `p` (malloc'd) until the handle closes; frees it on failure. */
+mft_status mftc_keep(mft_file *f, void *p);
+mft_status mftc_read_gguf(mft_file *f);
+mft_status mftc_read_npy(mft_file *f);
+mft_status mftc_read_npz(mft_file *f);
 
 /* Effective limit on a handle. */
 static inline uint64_t mftc_limit(const mft_file *f, mft_limit which)

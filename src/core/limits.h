@@ -22,8 +22,9 @@
  * to a few hundred bytes; 64 KiB stops pathological keys early. */
 #define MFT_DEFAULT_NAME_BYTES 65536ull
 
-/* Nesting depth of a JSON header. safetensors headers nest 3 deep; an index
- * 3 deep; 64 keeps recursion bounded while accepting odd metadata. */
+/* Nesting depth of a JSON header, and of GGUF arrays of arrays. safetensors
+ * headers nest 3 deep; an index 3 deep; GGUF arrays 1 (ggml refuses more);
+ * 64 keeps recursion bounded while accepting odd metadata. */
 #define MFT_DEFAULT_JSON_DEPTH 64ull
 
 /* Shard files in one HF sharded set (the largest public sets have a few
@@ -35,8 +36,8 @@
  * object in the largest whole-model pickles seen: ~10^6) and values created
  * in total (bounds time and memory against list/dict bombs). */
 #define MFT_DEFAULT_PICKLE_DEPTH 10000ull
-#define MFT_DEFAULT_PICKLE_MEMO (1ull << 24)
-#define MFT_DEFAULT_PICKLE_ITEMS (1ull << 27)
+#define MFT_DEFAULT_PICKLE_MEMO (1ull << 22)
+#define MFT_DEFAULT_PICKLE_ITEMS (1ull << 23)
 
 /* Zip archives: members per archive (torch writes one per storage; the
  * largest checkpoints have ~10^5), and the bytes one deflated member may
@@ -45,11 +46,15 @@
 #define MFT_DEFAULT_ZIP_ENTRIES (1ull << 20)
 #define MFT_DEFAULT_INFLATE_BYTES (1ull << 34)
 
-/* One string or bytes value, and one array's item count (GGUF vocabularies
- * have ~2.6×10^5 tokens; a 1 GiB string is already absurd). Every length
- * is also checked against the bytes actually left before allocating. */
+/* One string or bytes value (a 1 GiB string is already absurd), and the
+ * items of GGUF metadata arrays, counted over all of one file's arrays: each
+ * item becomes a value node (~64 bytes with its pointer) from as little as
+ * one byte of file, so 2^24 items bound the tree near 1 GiB. The largest
+ * real vocabularies (2.6×10^5 tokens with their scores, types and merges)
+ * use under 10^6. Every length and count is also checked against the bytes
+ * actually left before allocating. */
 #define MFT_DEFAULT_STRING_BYTES (1ull << 30)
-#define MFT_DEFAULT_ARRAY_ITEMS (1ull << 28)
+#define MFT_DEFAULT_ARRAY_ITEMS (1ull << 24)
 
 /* Chunk size for streaming tensor bytes through writers and digests: big
  * enough to run at memory bandwidth, small enough to keep memory flat. */

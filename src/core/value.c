@@ -1,6 +1,7 @@
 /* The value tree: immutable once a reader has built it, allocated in the
  * handle's arena. */
 #include "internal.h"
+#include <stdio.h>
 #include <string.h>
 
 mft_value *mftc_value_new(mftc_arena *a, mft_value_kind kind)
@@ -60,6 +61,110 @@ int mftc_value_append(mftc_arena *a, mft_value *seq, mft_value *key,
     return 1;
 }
 
+/* ---- path lookup ---- */
+
+static size_t key_text(const mft_value *k, char *buf, size_t cap,
+                       const char **text)
+{
+    if (k->kind == MFT_VALUE_STRING) {
+        *text = k->u.s.p;
+        return k->u.s.n;
+    }
+    int n = -1;
+    if (k->kind == MFT_VALUE_INT)
+        n = snprintf(buf, cap, "%lld", (long long)k->u.i);
+    else if (k->kind == MFT_VALUE_BOOL)
+        n = snprintf(buf, cap, "%s", k->u.b ? "True" : "False");
+    *text = buf;
+    return n < 0 ? (size_t)-1 : (size_t)n;
+}
+
+static const mft_value *find_rec(const mft_value *v, const char *path,
+                                 unsigned depth);
+
+static const mft_value *find_in_dict(const mft_value *d, const char *path,
+                                     unsigned depth)
+{
+    size_t plen = strlen(path), best_prev = (size_t)-1;
+    /* longest matching key first, then shorter ones (backtracking) */
+    for (;;) {
+        size_t best = (size_t)-1, best_len = 0;
+        char buf[32];
+        for (size_t i = 0; i < d->u.seq.n; i++) {
+            const char *t;
+            size_t n = key_text(d->u.seq.keys[i], buf, sizeof buf, &t);
+            if (n == (size_t)-1 || n > plen || memcmp(t, path, n) != 0 ||
+                (path[n] != 0 && path[n] != '.'))
+                continue;
+            if (best_prev != (size_t)-1 && n >= best_prev)
+                continue;
+            if (best == (size_t)-1 || n > best_len) {
+                best = i;
+                best_len = n;
+            }
+        }
+        if (best == (size_t)-1)
+            return NULL;
+        const mft_value *item = d->u.seq.items[best];
+        if (path[best_len] == 0)
+            return item;
+        const mft_value *r = find_rec(item, path + best_len + 1, depth + 1);
+        if (r)
+            return r;
+        best_prev = best_len;
+    }
+}
+
+static const mft_value *find_rec(const mft_value *v, const char *path,
+                                 unsigned depth)
+{
+    if (!v || depth > 10000)
+        return NULL;
+    if (!*path)
+        return v;
+    switch (v->kind) {
+    case MFT_VALUE_DICT:
+        return find_in_dict(v, path, depth);
+    case MFT_VALUE_LIST:
+    case MFT_VALUE_TUPLE:
+    case MFT_VALUE_SET: {
+        size_t i = 0, k = 0;
+        if (path[0] < '0' || path[0] > '9')
+            return NULL;
+        for (; path[k] >= '0' && path[k] <= '9'; k++) {
+            if (i > (SIZE_MAX - 9) / 10)
+                return NULL;
+            i = i * 10 + (size_t)(path[k] - '0');
+        }
+        if ((path[k] != 0 && path[k] != '.') || i >= v->u.seq.n)
+            return NULL;
+        return path[k] ? find_rec(v->u.seq.items[i], path + k + 1, depth + 1)
+                       : v->u.seq.items[i];
+    }
+    case MFT_VALUE_OBJECT: {
+        const mft_value *r = NULL;
+        const mft_value *s = v->u.obj.state;
+        if (s && s->kind == MFT_VALUE_TUPLE && s->u.seq.n == 2 &&
+            s->u.seq.items[0]->kind == MFT_VALUE_DICT)
+            s = s->u.seq.items[0];
+        if (s)
+            r = find_rec(s, path, depth + 1);
+        if (!r && v->u.obj.dictitems)
+            r = find_rec(v->u.obj.dictitems, path, depth + 1);
+        if (!r && v->u.obj.items)
+            r = find_rec(v->u.obj.items, path, depth + 1);
+        return r;
+    }
+    default:
+        return NULL;
+    }
+}
+
+const mft_value *mft_value_find(const mft_value *v, const char *path)
+{
+    return path ? find_rec(v, path, 0) : NULL;
+}
+
 /* ---- public getters ---- */
 
 mft_value_kind mft_value_get_kind(const mft_value *v)
@@ -110,7 +215,7 @@ const char *mft_value_bytes(const mft_value *v, size_t *len)
 static int is_seq(const mft_value *v)
 {
     return v && (v->kind == MFT_VALUE_LIST || v->kind == MFT_VALUE_TUPLE ||
-                 v->kind == MFT_VALUE_DICT);
+                 v->kind == MFT_VALUE_DICT || v->kind == MFT_VALUE_SET);
 }
 
 size_t mft_value_len(const mft_value *v)
@@ -157,4 +262,19 @@ const char *mft_value_class(const mft_value *v)
 const mft_value *mft_value_state(const mft_value *v)
 {
     return v && v->kind == MFT_VALUE_OBJECT ? v->u.obj.state : NULL;
+}
+
+const mft_value *mft_value_args(const mft_value *v)
+{
+    return v && v->kind == MFT_VALUE_OBJECT ? v->u.obj.args : NULL;
+}
+
+int mft_value_is_frozen(const mft_value *v)
+{
+    return v && v->kind == MFT_VALUE_SET && (v->flags & MFTC_VFLAG_FROZEN);
+}
+
+int mft_value_is_global(const mft_value *v)
+{
+    return v && v->kind == MFT_VALUE_OBJECT && v->u.obj.form == MFTC_OBJ_GLOBAL;
 }

@@ -4,6 +4,7 @@
  * straight into the output file. */
 #include "writer.h"
 #include "checked.h"
+#include "dtype.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +38,22 @@ mft_status mft_writer_open(const char *path, mft_format format,
     w->path = strdup(path);
     if (!w->path)
         return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
-    if (format != MFT_FORMAT_SAFETENSORS)
+    if (format != MFT_FORMAT_SAFETENSORS && format != MFT_FORMAT_GGUF &&
+        format != MFT_FORMAT_NPY && format != MFT_FORMAT_NPZ)
         return mftc_writer_fail(w, MFT_ERR_UNSUPPORTED,
                                 "%s: writing %s is not supported yet", path,
                                 mft_format_name(format));
+    if (format == MFT_FORMAT_GGUF && w->opts.max_shard_bytes)
+        return mftc_writer_fail(w, MFT_ERR_UNSUPPORTED,
+                                "%s: splitting GGUF files into shards is not "
+                                "supported",
+                                path);
+    if ((format == MFT_FORMAT_NPY || format == MFT_FORMAT_NPZ) &&
+        w->opts.max_shard_bytes)
+        return mftc_writer_fail(w, MFT_ERR_UNSUPPORTED,
+                                "%s: splitting %s files into shards is not "
+                                "supported",
+                                path, mft_format_name(format));
     return MFT_OK;
 }
 
@@ -49,19 +62,38 @@ const char *mft_writer_errmsg(const mft_writer *w) { return w ? w->errmsg : ""; 
 mft_status mft_writer_set_metadata(mft_writer *w, const char *key,
                                    const char *value)
 {
+    return mft_writer_set_metadata_n(w, key, value, value ? strlen(value) : 0);
+}
+
+static char *memdup0(const char *p, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, p, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+mft_status mft_writer_set_metadata_n(mft_writer *w, const char *key,
+                                     const char *value, size_t len)
+{
     if (w && !key && !value) {
         w->meta_section = 1;
         return MFT_OK;
     }
     if (!w || !key || !value)
         return MFT_ERR_MISUSE;
+    if (w->format == MFT_FORMAT_GGUF)
+        return mftc_writer_set_string(w, key, value);
     for (size_t i = 0; i < w->nmeta; i++)
         if (strcmp(w->meta_keys[i], key) == 0) {
-            char *v = strdup(value);
+            char *v = memdup0(value, len);
             if (!v)
                 return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
             free(w->meta_values[i]);
             w->meta_values[i] = v;
+            w->meta_lens[i] = len;
             return MFT_OK;
         }
     if (w->nmeta == w->meta_cap) {
@@ -72,17 +104,21 @@ mft_status mft_writer_set_metadata(mft_writer *w, const char *key,
         char **v = realloc(w->meta_values, cap * sizeof *v);
         if (v)
             w->meta_values = v;
-        if (!k || !v)
+        size_t *l = realloc(w->meta_lens, cap * sizeof *l);
+        if (l)
+            w->meta_lens = l;
+        if (!k || !v || !l)
             return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
         w->meta_cap = cap;
     }
-    char *k = strdup(key), *v = strdup(value);
+    char *k = strdup(key), *v = memdup0(value, len);
     if (!k || !v) {
         free(k);
         free(v);
         return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
     }
     w->meta_keys[w->nmeta] = k;
+    w->meta_lens[w->nmeta] = len;
     w->meta_values[w->nmeta++] = v;
     return MFT_OK;
 }
@@ -98,8 +134,7 @@ static mft_status add(mft_writer *w, const char *name, mft_dtype dtype,
         return mftc_writer_fail(w, MFT_ERR_LIMIT,
                                 "tensor \"%s\": %d dimensions (at most %d)",
                                 name, ndim, MFT_MAX_DIMS);
-    unsigned bits = mft_dtype_bits(dtype);
-    if (bits == 0)
+    if (mft_dtype_block(dtype, NULL, NULL) < 0)
         return mftc_writer_fail(w, MFT_ERR_DTYPE,
                                 "tensor \"%s\": dtype %s cannot be written",
                                 name, mft_dtype_name(dtype));
@@ -114,13 +149,10 @@ static mft_status add(mft_writer *w, const char *name, mft_dtype dtype,
     mftc_wtensor *t = &w->tensors[w->ntensors];
     memset(t, 0, sizeof *t);
     uint64_t numel;
-    int whole;
-    if (!mftc_shape_numel(shape, (size_t)ndim, &numel) ||
-        !mftc_elem_bytes(numel, bits, &t->nbytes, &whole))
-        return mftc_writer_fail(w, MFT_ERR_MISUSE,
-                                "tensor \"%s\": size overflows or is not a "
-                                "whole number of bytes",
-                                name);
+    const char *why;
+    if (!mftc_tensor_size(dtype, shape, ndim, &numel, &t->nbytes, &why))
+        return mftc_writer_fail(w, MFT_ERR_MISUSE, "tensor \"%s\" (%s) %s",
+                                name, mft_dtype_name(dtype), why);
     t->name = strdup(name);
     if (!t->name)
         return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
@@ -190,6 +222,35 @@ mft_status mft_writer_add_from(mft_writer *w, const char *name, mft_file *src,
     return st;
 }
 
+mft_status mft_writer_add_cast(mft_writer *w, const char *name,
+                               mft_dtype dtype, mft_file *src, size_t index)
+{
+    mft_tensor info;
+    if (!w || !src)
+        return MFT_ERR_MISUSE;
+    if (mft_tensor_at(src, index, &info) != MFT_OK)
+        return mftc_writer_fail(w, MFT_ERR_NOT_FOUND, "%s",
+                                mft_file_errmsg(src));
+    if (!name)
+        name = info.name;
+    /* a zero-count decode succeeds exactly for the dtypes it supports */
+    if (mft_dtype_to_f64(info.dtype, NULL, NULL, 0) != MFT_OK ||
+        mft_dtype_from_f64(dtype, NULL, NULL, 0) != MFT_OK)
+        return mftc_writer_fail(w, MFT_ERR_DTYPE,
+                                "tensor \"%s\": cannot cast %s to %s", name,
+                                mft_dtype_name(info.dtype),
+                                mft_dtype_name(dtype));
+    mftc_wtensor *t = NULL;
+    mft_status st = add(w, name, dtype, info.ndim, info.shape, &t);
+    if (st == MFT_OK) {
+        t->src = src;
+        t->src_index = index;
+        t->cast = dtype != info.dtype;
+        t->src_dtype = info.dtype;
+    }
+    return st;
+}
+
 struct emit_ctx {
     mft_writer *w;
     mftc_outfile *o;
@@ -206,6 +267,8 @@ static int emit_sink(void *user, const void *bytes, size_t len)
 mft_status mftc_writer_emit(mft_writer *w, const mftc_wtensor *t,
                             mftc_outfile *o)
 {
+    if (t->cast)
+        return mftc_writer_emit_cast(w, t, o);
     if (t->src) {
         struct emit_ctx c = {w, o, MFT_OK};
         mft_status st = mft_tensor_stream(t->src, t->src_index, emit_sink, &c);
@@ -279,6 +342,15 @@ mft_status mft_writer_commit(mft_writer *w)
     case MFT_FORMAT_SAFETENSORS:
         st = mftc_write_safetensors(w);
         break;
+    case MFT_FORMAT_GGUF:
+        st = mftc_write_gguf(w);
+        break;
+    case MFT_FORMAT_NPY:
+        st = mftc_write_npy(w);
+        break;
+    case MFT_FORMAT_NPZ:
+        st = mftc_write_npz(w);
+        break;
     default:
         st = mftc_writer_fail(w, MFT_ERR_UNSUPPORTED, "unsupported format");
     }
@@ -312,6 +384,8 @@ void mft_writer_free(mft_writer *w)
     }
     free(w->meta_keys);
     free(w->meta_values);
+    free(w->meta_lens);
+    mftc_writer_free_values(w);
     for (size_t i = 0; i < w->noutputs; i++)
         free(w->outputs[i]);
     free(w->outputs);

@@ -16,7 +16,17 @@ typedef struct mftc_wtensor {
     /* source file tensor, when added with mft_writer_add_from */
     mft_file *src;
     size_t src_index;
+    /* mft_writer_add_cast: the source's dtype (dtype is the target's) */
+    int cast;
+    mft_dtype src_dtype;
 } mftc_wtensor;
+
+/* A typed metadata entry (mft_writer_set_value and friends): the value is a
+ * copy in the writer's arena whose every node carries its GGUF type. */
+typedef struct mftc_wvalue {
+    char *key;
+    mft_value *value;
+} mftc_wvalue;
 
 struct mft_writer {
     char *path;
@@ -28,8 +38,13 @@ struct mft_writer {
     mftc_wtensor *tensors;
     size_t ntensors, cap;
     char **meta_keys, **meta_values;
+    size_t *meta_lens; /* value lengths: values may hold NUL */
     size_t nmeta, meta_cap;
     int meta_section; /* write a metadata section even when empty */
+    /* typed metadata (GGUF), in the order first set */
+    mftc_arena vals_arena;
+    mftc_wvalue *values;
+    size_t nvalues, values_cap;
 
     /* outputs of a successful commit */
     char **outputs;
@@ -44,4 +59,21 @@ mft_status mftc_writer_emit(mft_writer *w, const mftc_wtensor *t,
 mft_status mftc_writer_add_output(mft_writer *w, const char *path);
 
 mft_status mftc_write_safetensors(mft_writer *w);
+mft_status mftc_write_gguf(mft_writer *w);
+mft_status mftc_write_npy(mft_writer *w);
+mft_status mftc_write_npz(mft_writer *w);
+/* Stream tensor t (added with mft_writer_add_cast: t->cast set) converted
+ * into o, or into `sink` (chunks of at most 2^18 converted elements; a
+ * non-zero return stops it with MFT_ERR_IO unless the sink's caller reports
+ * its own status). Every writer must route t->cast tensors through one of
+ * these: the bytes at t->src are in t->src_dtype, not t->dtype. */
+mft_status mftc_writer_emit_cast(mft_writer *w, const mftc_wtensor *t,
+                                 mftc_outfile *o);
+mft_status mftc_writer_cast_stream(mft_writer *w, const mftc_wtensor *t,
+                                   mft_bytes_sink sink, void *user);
+/* GGUF writers: mft_writer_set_metadata lands here as a STRING value. */
+mft_status mftc_writer_set_string(mft_writer *w, const char *key,
+                                  const char *value);
+/* Free the typed metadata (mft_writer_free). */
+void mftc_writer_free_values(mft_writer *w);
 #endif

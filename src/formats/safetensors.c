@@ -117,7 +117,8 @@ static mft_status parse_entry(mft_file *f, const mftc_json_member *m,
     /* safetensors has no STRING, I4 … dtype: only its own names count */
     if (e->dtype == MFT_DTYPE_INVALID || e->dtype == MFT_STRING ||
         e->dtype == MFT_C32 || e->dtype == MFT_C128 ||
-        (e->dtype >= MFT_I4 && e->dtype <= MFT_U2))
+        (e->dtype >= MFT_I4 && e->dtype <= MFT_U2) ||
+        mft_dtype_bits(e->dtype) == 0 /* ggml block types */)
         return mftc_fail(f, MFT_ERR_CORRUPT, MEMBER, (int64_t)dt->offset,
                          "tensor \"%.200s\": unknown dtype \"%.40s\"", name,
                          dt->u.str.p);

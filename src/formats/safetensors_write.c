@@ -58,9 +58,14 @@ static void sb_u64(sbuf *b, uint64_t v)
 }
 
 /* serde_json string escaping */
+static void sb_json_n(sbuf *b, const char *s, size_t n);
 static void sb_json(sbuf *b, const char *s)
 {
-    size_t n = strlen(s);
+    sb_json_n(b, s, strlen(s));
+}
+
+static void sb_json_n(sbuf *b, const char *s, size_t n)
+{
     size_t need = mftc_json_escape(s, n, NULL, 0);
     if (b->oom)
         return;
@@ -135,10 +140,11 @@ static int safetensors_dtype(mft_dtype d)
     switch (d) {
     case MFT_STRING: case MFT_C32: case MFT_C128:
     case MFT_I4: case MFT_U4: case MFT_I2: case MFT_U2:
+    case MFT_QI8: case MFT_QU8: case MFT_QI32:
     case MFT_DTYPE_INVALID:
         return 0;
-    default:
-        return (unsigned)d < MFT_DTYPE_COUNT_;
+    default: /* not the ggml block types either */
+        return (unsigned)d < MFT_DTYPE_COUNT_ && mft_dtype_bits(d) != 0;
     }
 }
 
@@ -188,7 +194,7 @@ static mft_status build_header(mft_writer *w, const size_t *order, size_t n,
                 sb_put(h, ",", 1);
             sb_json(h, w->meta_keys[i]);
             sb_put(h, ":", 1);
-            sb_json(h, w->meta_values[i]);
+            sb_json_n(h, w->meta_values[i], w->meta_lens[i]);
         }
         sb_put(h, "}", 1);
         first = 0;

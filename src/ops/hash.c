@@ -24,6 +24,8 @@ mft_status mft_tensor_sha256(mft_file *f, size_t index,
     if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
         st = MFT_ERR_NOMEM;
     const mftc_tensor *t = &f->tensors[index];
+    if (t->kind)
+        st = MFT_ERR_UNSUPPORTED;
     if (st == MFT_OK) {
         if (t->data || t->nbytes == 0) {
             /* Direct walk: no handle state is touched, so this is safe to

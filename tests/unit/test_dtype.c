@@ -102,6 +102,38 @@ static const struct {
     {MFT_I2, "I2", 2, 0, 0},
     {MFT_U2, "U2", 2, 0, 0},
     {MFT_STRING, "STRING", 0, 0, 0},
+    /* ggml block types: no per-element bit size */
+    {MFT_Q4_0, "Q4_0", 0, 0, 0},
+    {MFT_Q4_1, "Q4_1", 0, 0, 0},
+    {MFT_Q5_0, "Q5_0", 0, 0, 0},
+    {MFT_Q5_1, "Q5_1", 0, 0, 0},
+    {MFT_Q8_0, "Q8_0", 0, 0, 0},
+    {MFT_Q8_1, "Q8_1", 0, 0, 0},
+    {MFT_Q2_K, "Q2_K", 0, 0, 0},
+    {MFT_Q3_K, "Q3_K", 0, 0, 0},
+    {MFT_Q4_K, "Q4_K", 0, 0, 0},
+    {MFT_Q5_K, "Q5_K", 0, 0, 0},
+    {MFT_Q6_K, "Q6_K", 0, 0, 0},
+    {MFT_Q8_K, "Q8_K", 0, 0, 0},
+    {MFT_IQ2_XXS, "IQ2_XXS", 0, 0, 0},
+    {MFT_IQ2_XS, "IQ2_XS", 0, 0, 0},
+    {MFT_IQ3_XXS, "IQ3_XXS", 0, 0, 0},
+    {MFT_IQ1_S, "IQ1_S", 0, 0, 0},
+    {MFT_IQ4_NL, "IQ4_NL", 0, 0, 0},
+    {MFT_IQ3_S, "IQ3_S", 0, 0, 0},
+    {MFT_IQ2_S, "IQ2_S", 0, 0, 0},
+    {MFT_IQ4_XS, "IQ4_XS", 0, 0, 0},
+    {MFT_IQ1_M, "IQ1_M", 0, 0, 0},
+    {MFT_TQ1_0, "TQ1_0", 0, 0, 0},
+    {MFT_TQ2_0, "TQ2_0", 0, 0, 0},
+    {MFT_MXFP4, "MXFP4", 0, 0, 0},
+    {MFT_NVFP4, "NVFP4", 0, 0, 0},
+    {MFT_Q1_0, "Q1_0", 0, 0, 0},
+    {MFT_Q2_0, "Q2_0", 0, 0, 0},
+    /* torch's affine-quantized integers */
+    {MFT_QI8, "QI8", 8, 0, 0},
+    {MFT_QU8, "QU8", 8, 0, 0},
+    {MFT_QI32, "QI32", 32, 0, 0},
 };
 #define NTABLE (sizeof k_table / sizeof k_table[0])
 
@@ -135,6 +167,35 @@ static void test_names_bits_flags(void)
     CHECK(mft_dtype_from_name("INVALID") == MFT_DTYPE_INVALID);
     CHECK(mft_dtype_from_name(NULL) == MFT_DTYPE_INVALID);
     CHECK(mft_dtype_from_name("F8_E4M3FN") == MFT_DTYPE_INVALID);
+}
+
+/* Block geometry: ggml's table for the block types, 1 × bits/8 for plain
+ * types, 8 elements per `bits` bytes for sub-byte ones. */
+static void test_block(void)
+{
+    unsigned e = 99, b = 99;
+    CHECK(mft_dtype_block(MFT_Q4_0, &e, &b) == 1 && e == 32 && b == 18);
+    CHECK(mft_dtype_block(MFT_Q8_0, &e, &b) == 1 && e == 32 && b == 34);
+    CHECK(mft_dtype_block(MFT_Q4_K, &e, &b) == 1 && e == 256 && b == 144);
+    CHECK(mft_dtype_block(MFT_Q6_K, &e, &b) == 1 && e == 256 && b == 210);
+    CHECK(mft_dtype_block(MFT_IQ4_XS, &e, &b) == 1 && e == 256 && b == 136);
+    CHECK(mft_dtype_block(MFT_MXFP4, &e, &b) == 1 && e == 32 && b == 17);
+    CHECK(mft_dtype_block(MFT_Q2_0, &e, &b) == 1 && e == 64 && b == 18);
+    CHECK(mft_dtype_block(MFT_F32, &e, &b) == 0 && e == 1 && b == 4);
+    CHECK(mft_dtype_block(MFT_BOOL, &e, &b) == 0 && e == 1 && b == 1);
+    CHECK(mft_dtype_block(MFT_F4, &e, &b) == 0 && e == 8 && b == 4);
+    CHECK(mft_dtype_block(MFT_F6_E2M3, &e, &b) == 0 && e == 8 && b == 6);
+    CHECK(mft_dtype_block(MFT_STRING, &e, &b) == -1 && e == 0 && b == 0);
+    CHECK(mft_dtype_block(MFT_DTYPE_INVALID, NULL, NULL) == -1);
+    CHECK(mft_dtype_block(MFT_DTYPE_COUNT_, &e, NULL) == -1 && e == 0);
+    for (int d = MFT_Q4_0; d <= MFT_Q2_0; d++) {
+        double x = 0;
+        unsigned char buf[512] = {0};
+        CHECK(mft_dtype_block((mft_dtype)d, &e, &b) == 1 && e >= 32 && b);
+        CHECK(mft_dtype_to_f64((mft_dtype)d, buf, &x, 1) == MFT_ERR_DTYPE);
+        CHECK(mft_dtype_from_f64((mft_dtype)d, &x, buf, 1) == MFT_ERR_DTYPE);
+        CHECK(!mft_dtype_is_float((mft_dtype)d));
+    }
 }
 
 /* safetensors' Rust writer sorts by Dtype declaration order, descending,
@@ -694,6 +755,7 @@ static void test_convert_general(void)
 int main(void)
 {
     RUN(test_names_bits_flags);
+    RUN(test_block);
     RUN(test_alignment_writer_order);
     RUN(test_f16_exhaustive);
     RUN(test_bf16_exhaustive);
