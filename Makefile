@@ -36,7 +36,7 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 
 VERSION := $(shell sed -n 's/^\#define MFT_VERSION_STRING "\(.*\)"/\1/p' include/mft.h)
 
-.PHONY: all test demo install fuzz clean deps venv asan unit fuzz-build bench
+.PHONY: all test demo install fuzz clean deps venv asan unit fuzz-build bench fixtures-torch2
 
 all: build/mft build/libmft.a build/libmft.so build/mft.pc
 
@@ -109,6 +109,12 @@ demo: deps
 
 bench: all venv
 	@bash bench/run.sh
+
+# Regenerate the committed torch 2.x fixtures (needs the big torch venv;
+# not part of `make test`, which uses Debian's torch 1.13 at test time).
+fixtures-torch2:
+	@PY="$$(bash scripts/venv-torch.sh --print-python)" && \
+	  "$$PY" tools/gen_torch_fixtures.py --clean tests/fixtures/torch2
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
