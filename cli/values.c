@@ -133,9 +133,14 @@ static void py_quoted(const char *s, size_t n, int bytes, FILE *out)
     fputc(q, out);
 }
 
+/* Shared values print once per reference, as Python prints them; a budget
+ * of nodes keeps a small hostile file from printing exponentially much. */
+#define MAX_NODES 2000000
+
 typedef struct ancestry {
     const mft_value *stack[MAX_DEPTH];
     int depth;
+    long nodes;
 } ancestry;
 
 static int on_stack(const ancestry *a, const mft_value *v)
@@ -170,7 +175,8 @@ static void repr(mft_file *f, const mft_value *v, ancestry *a, FILE *out)
     int container = k == MFT_VALUE_LIST || k == MFT_VALUE_TUPLE ||
                     k == MFT_VALUE_DICT || k == MFT_VALUE_SET ||
                     k == MFT_VALUE_OBJECT;
-    if (container && (on_stack(a, v) || a->depth >= MAX_DEPTH)) {
+    if (container && (on_stack(a, v) || a->depth >= MAX_DEPTH ||
+                      ++a->nodes > MAX_NODES)) {
         fputs(k == MFT_VALUE_LIST ? "[...]" : k == MFT_VALUE_DICT ? "{...}" : "...",
               out);
         return;
@@ -316,7 +322,8 @@ static void json_value(mft_file *f, const mft_value *v, ancestry *a, FILE *out)
     int container = k == MFT_VALUE_LIST || k == MFT_VALUE_TUPLE ||
                     k == MFT_VALUE_DICT || k == MFT_VALUE_SET ||
                     k == MFT_VALUE_OBJECT;
-    if (container && (on_stack(a, v) || a->depth >= MAX_DEPTH)) {
+    if (container && (on_stack(a, v) || a->depth >= MAX_DEPTH ||
+                      ++a->nodes > MAX_NODES)) {
         fputs("null", out);
         return;
     }

@@ -809,6 +809,7 @@ typedef struct namer {
     torch_ctx *c;
     char *path;
     size_t len, cap;
+    uint64_t steps; /* nodes visited: shared values are walked per path */
 } namer;
 
 static int path_push(namer *n, const char *part, size_t plen, size_t *saved)
@@ -921,6 +922,14 @@ static mft_status name_walk(namer *n, mft_value *v, unsigned depth)
                          "values nest deeper than %llu (the limit)",
                          (unsigned long long)mftc_limit(n->c->f,
                                                         MFT_LIMIT_PICKLE_DEPTH));
+    /* a pickle can share one value many times (memo), so a small file can
+     * describe exponentially many paths: bound the walk */
+    if (++n->steps > mftc_limit(n->c->f, MFT_LIMIT_PICKLE_ITEMS))
+        return mftc_fail(n->c->f, MFT_ERR_LIMIT, n->c->member, -1,
+                         "shared values expand to more than %llu paths (the "
+                         "limit)",
+                         (unsigned long long)mftc_limit(n->c->f,
+                                                        MFT_LIMIT_PICKLE_ITEMS));
     if (v->kind == MFT_VALUE_TENSOR)
         return list_tensor(n, v);
     /* a container seen on the current path again is a cycle: stop there */
@@ -980,7 +989,7 @@ static mft_status finish(torch_ctx *c, mft_value *root)
         return mftc_fail(f, MFT_ERR_NOMEM, NULL, -1, "out of memory");
     for (size_t i = 0; i < c->nspecs; i++)
         c->first_listing[i] = (size_t)-1;
-    namer n = {c, NULL, 0, 0};
+    namer n = {c, NULL, 0, 0, 0};
     if (root->kind == MFT_VALUE_TENSOR) {
         const char *stem = file_stem(f);
         size_t saved;
