@@ -60,6 +60,18 @@ build/mft.pc: Makefile include/mft.h
 	@mkdir -p build
 	printf '$(call PC_TEXT,$(PREFIX))' > $@
 
+# ---- example programs, built against the public header and libmft.a only
+# (the ASan build of write_checkpoint is what tests/test_torch_write.py runs)
+all: build/examples/write_checkpoint
+asan: build/asan/write_checkpoint
+
+build/examples/%: examples/%.c build/libmft.a include/mft.h
+	@mkdir -p $(dir $@)
+	$(CC) $(STD) $(WARN) $(CFLAGS) -Iinclude $< build/libmft.a -o $@ $(LIBS)
+
+build/asan/write_checkpoint: examples/write_checkpoint.c $(ASAN_OBJ)
+	$(CC) $(SAN_CFLAGS) $< $(ASAN_OBJ) -o $@ $(LIBS)
+
 # ---- sanitizer build: the binary the tests run
 build/asan/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -109,6 +121,18 @@ demo: deps
 
 bench: all venv
 	@bash bench/run.sh
+
+# The PyTorch writer's tests with torch 2.x required (weights_only + mmap=True
+# loads, torch's own offset cross-check); builds the torch venv (~4 GB the
+# first time). `make test` runs the same file, skipping only the torch 2.x
+# part when the venv is absent.
+.PHONY: test-torch2
+test-torch2: deps venv
+	@$(MAKE) --no-print-directory all asan
+	@bash scripts/venv-torch.sh
+	@MFT=build/asan/mft MFT_BUILD=build/asan MFT_RELEASE=build/mft MFT_REQUIRE_TORCH2=1 \
+	  "$$(bash scripts/venv.sh --print-python)" -m pytest -q -p no:cacheprovider \
+	  tests/test_torch_write.py
 
 # Regenerate the committed torch 2.x fixtures (needs the big torch venv;
 # not part of `make test`, which uses Debian's torch 1.13 at test time).

@@ -14,6 +14,18 @@ int cmd_ls(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_tree(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+
+/* mft convert to PyTorch from a PyTorch input (cli/convert_torch.c): the
+ * value tree at `select` (NULL: the root) into `w`, committed; returns an
+ * exit status. */
+int cli_is_torch_input(mft_format f);
+int convert_torch_tree(mft_file *f, mft_writer *w, const char *in,
+                       const char *out, const char *select, mft_dtype cast);
 
 /* Value trees (cli/values.c): Python-style repr, and JSON. */
 void print_repr(mft_file *f, const mft_value *v, FILE *out);
@@ -47,4 +59,47 @@ int parse_size(const char *s, uint64_t *out);
 /* Digests of every tensor, computed on all cores; NULL on failure (message
  * printed). `digests` has 32 bytes per tensor. */
 unsigned char *cli_hash_all(mft_file *f);
+
+/* Progress line on stderr for long passes (cli/progress.c): drawn only when
+ * stderr is a terminal and total is large; cli_progress_update is an
+ * mft_progress_fn. */
+typedef struct cli_progress {
+    const char *label;
+    uint64_t total;
+    double start;
+    int on, drawn;
+} cli_progress;
+void cli_progress_start(cli_progress *p, const char *label, uint64_t total);
+void cli_progress_update(void *user, uint64_t done, uint64_t total);
+void cli_progress_end(cli_progress *p);
+
+/* Statistics (cli/cmd_stats.c), shared with ls --stats: computed on all
+ * cores with a progress line (NULL on failure, message printed); one cell
+ * (field 0 min, 1 max, 2 mean, 3 std; "-" when absent); the JSON fields
+ * "min" … "zeros" on stdout. */
+mft_stats *cli_stats_compute(mft_file *f, const size_t *idx, size_t n,
+                             unsigned threads);
+void cli_stats_cell(const mft_stats *s, int field, char *buf, size_t cap);
+void cli_stats_json(const mft_stats *s);
+
+/* Tensor selection shared by check and diff (cli/names.c): with `select`,
+ * only the tensors under that path, named from there; with `strip`, that
+ * prefix removed where a name starts with it. Either may be NULL. */
+typedef struct cli_names {
+    size_t n;
+    size_t *index;      /* tensor index in the file */
+    const char **name;  /* borrowed from the file: the name as selected */
+} cli_names;
+int cli_names_select(mft_file *f, const char *select, const char *strip,
+                     cli_names *out);
+void cli_names_free(cli_names *n);
+/* Exact-name lookup over an array of names (borrowed). */
+typedef struct cli_nameset {
+    const char *const *names;
+    size_t *slot; /* index + 1, 0 empty */
+    size_t cap;
+} cli_nameset;
+int cli_nameset_init(cli_nameset *s, const char *const *names, size_t n);
+long cli_nameset_find(const cli_nameset *s, const char *name); /* -1: none */
+void cli_nameset_free(cli_nameset *s);
 #endif

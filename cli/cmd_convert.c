@@ -12,16 +12,22 @@ static const char help[] =
     "                   [--meta KEY[:TYPE]=VALUE]... [--shard-size SIZE]\n"
     "                   [--force]\n\n"
     "Write the tensors of IN to OUT. The output format comes from --to, else\n"
-    "from OUT's extension (.safetensors, .gguf, .npz, .npy). The output is\n"
-    "written to a temporary file beside OUT and renamed into place only when\n"
-    "complete.\n"
+    "from OUT's extension (.safetensors, .gguf, .npz, .npy, .pt/.pth/.bin).\n"
+    "The output is written to a temporary file beside OUT and renamed into\n"
+    "place only when complete.\n"
+    "PyTorch output is a torch.save zip that torch.load(weights_only=True)\n"
+    "loads: from a PyTorch input the whole value tree (checkpoints keep their\n"
+    "epochs, losses, optimizer state; whole models and TorchScript archives\n"
+    "become their state_dict; what weights_only refuses is written as what\n"
+    "it holds and named on stderr; shared storages stay shared), from other\n"
+    "inputs an OrderedDict state_dict of the tensors.\n"
     "GGUF output keeps the input's key/values (GGUF inputs: with their types;\n"
     "others: bool BOOL, int INT64, float FLOAT64, str STRING, lists ARRAY) and\n"
     "adds general.quantization_version = 2 when a tensor is block-quantized\n"
     "and a non-GGUF input lacks the key; general.architecture only comes from\n"
     "the input or from --meta (then it is written first, as gguf-py does).\n\n"
     "  --to FORMAT        output format: safetensors, gguf, npz, npy (.npy:\n"
-    "                     exactly one tensor, named by the file)\n"
+    "                     exactly one tensor, named by the file), pytorch\n"
     "  --dtype DT         cast every real floating tensor (F32, F16, BF16, F64,\n"
     "                     F8_*, F4) to DT, rounding to nearest even as torch\n"
     "                     and numpy do; integer, bool, complex and quantized\n"
@@ -96,6 +102,7 @@ typedef struct leaves {
     int typed; /* GGUF target: values keep their types */
     size_t dropped, kept;
     char **names; /* the first 20 dropped paths */
+    unsigned long steps;
     char path[4096];
     mft_status st;
 } leaves;
@@ -177,7 +184,8 @@ static int plain_list(const mft_value *v, int depth)
 static void walk_leaves(leaves *l, const mft_value *v, size_t at, int depth)
 {
     mft_value_kind k = mft_value_get_kind(v);
-    if (k == MFT_VALUE_TENSOR || depth > 200)
+    /* shared values are visited once per path: bound the walk */
+    if (k == MFT_VALUE_TENSOR || depth > 200 || ++l->steps > 10000000)
         return;
     if (k == MFT_VALUE_OBJECT) {
         if (mft_value_state(v))
@@ -375,7 +383,8 @@ int cmd_convert(int argc, char **argv)
     const char *in = argv[optind], *out = argv[optind + 1];
     mft_format fmt = MFT_FORMAT_UNKNOWN;
     if (to) {
-        fmt = mft_format_from_name(to);
+        fmt = strcmp(to, "pytorch") == 0 ? MFT_FORMAT_PYTORCH_ZIP
+                                         : mft_format_from_name(to);
         if (fmt == MFT_FORMAT_UNKNOWN) {
             free(renames);
             return cli_usage_error("convert", "unknown format '%s'", to);
@@ -388,6 +397,10 @@ int cmd_convert(int argc, char **argv)
         fmt = MFT_FORMAT_NPZ;
     } else if (strcmp(extension(out), ".npy") == 0) {
         fmt = MFT_FORMAT_NPY;
+    } else if (strcmp(extension(out), ".pt") == 0 ||
+               strcmp(extension(out), ".pth") == 0 ||
+               strcmp(extension(out), ".bin") == 0) {
+        fmt = MFT_FORMAT_PYTORCH_ZIP;
     } else {
         free(renames);
         return cli_usage_error("convert",
@@ -396,7 +409,8 @@ int cmd_convert(int argc, char **argv)
                                out);
     }
     if (fmt != MFT_FORMAT_SAFETENSORS && fmt != MFT_FORMAT_NPZ &&
-        fmt != MFT_FORMAT_NPY && fmt != MFT_FORMAT_GGUF) {
+        fmt != MFT_FORMAT_NPY && fmt != MFT_FORMAT_GGUF &&
+        fmt != MFT_FORMAT_PYTORCH_ZIP) {
         free(renames);
         return cli_usage_error("convert", "writing %s is not supported yet",
                                mft_format_name(fmt));
@@ -437,7 +451,8 @@ int cmd_convert(int argc, char **argv)
         if (from_index && (strcmp(k, "total_size") == 0 ||
                            strcmp(k, "total_parameters") == 0))
             continue;
-        if (fmt == MFT_FORMAT_NPZ || fmt == MFT_FORMAT_NPY) {
+        if (fmt == MFT_FORMAT_NPZ || fmt == MFT_FORMAT_NPY ||
+            fmt == MFT_FORMAT_PYTORCH_ZIP) {
             fprintf(stderr, "mft: %s: metadata \"%s\" not carried over (%s "
                             "files have no metadata)\n",
                     in, k, mft_format_name(fmt));
@@ -487,6 +502,13 @@ int cmd_convert(int argc, char **argv)
             cli_error("%s", mft_writer_errmsg(w));
             goto done;
         }
+    /* PyTorch from PyTorch: the value tree, not just the tensors (renames
+     * apply to flat names: with them, an OrderedDict of the tensors) */
+    if (fmt == MFT_FORMAT_PYTORCH_ZIP && !strip && !nrenames &&
+        cli_is_torch_input(mft_file_format(f))) {
+        rc = convert_torch_tree(f, w, in, out, select, cast);
+        goto done;
+    }
     size_t n = mft_tensor_count(f);
     size_t sel_len = select ? strlen(select) : 0;
     size_t strip_len = strip ? strlen(strip) : 0;

@@ -1,6 +1,7 @@
 /* mft info FILE [--json]: what the file is and what it holds, in totals. */
 #include "cli.h"
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
@@ -222,6 +223,212 @@ static void print_value(FILE *out, const mft_value *v, int as_json, int depth)
     }
 }
 
+/* ---- contents: the top level of a checkpoint's value tree ---- */
+
+#define CONTENTS_MAX 200 /* top-level entries listed; the rest counted */
+#define REPR_MAX 100     /* characters of a value's repr shown inline */
+
+/* The key of item i of `root` as a path component ("epoch", "3"). */
+static char *key_text(mft_file *f, const mft_value *root, size_t i)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return NULL;
+    const mft_value *k = mft_value_get_kind(root) == MFT_VALUE_DICT
+                             ? mft_value_key(root, i)
+                             : NULL;
+    if (!k)
+        fprintf(m, "%zu", i);
+    else if (mft_value_get_kind(k) == MFT_VALUE_STRING) {
+        size_t n;
+        const char *s = mft_value_bytes(k, &n);
+        fwrite(s, 1, n, m);
+    } else
+        print_repr(f, k, m);
+    fclose(m);
+    return buf;
+}
+
+/* Python repr of v, cut to REPR_MAX characters with "…". */
+static char *short_repr(mft_file *f, const mft_value *v)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    if (!m)
+        return NULL;
+    print_repr(f, v, m);
+    fclose(m);
+    if (buf && len > REPR_MAX) {
+        size_t cut = REPR_MAX;
+        while (cut && ((unsigned char)buf[cut] & 0xC0) == 0x80)
+            cut--; /* not inside a UTF-8 sequence */
+        strcpy(buf + cut, "…");
+    }
+    return buf;
+}
+
+static const char *kind_name(mft_value_kind k)
+{
+    static const char *const names[] = {"none", "bool", "int", "int", "float",
+                                        "str", "bytes", "list", "tuple",
+                                        "dict", "tensor", "object", "set"};
+    return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
+struct subtotal {
+    uint64_t tensors, params, bytes;
+    unsigned char *seen; /* one bit per tensor index: count each once */
+    uint64_t budget;     /* values visited at most (shared subtrees) */
+};
+
+static void walk_tensors(mft_file *f, const mft_value *v, struct subtotal *t,
+                         int depth)
+{
+    if (!v || depth > MAX_DEPTH || t->budget == 0)
+        return;
+    t->budget--;
+    switch (mft_value_get_kind(v)) {
+    case MFT_VALUE_TENSOR: {
+        size_t i = mft_value_tensor(v);
+        mft_tensor x;
+        if (i >= mft_tensor_count(f) || (t->seen[i / 8] >> (i % 8) & 1))
+            return;
+        t->seen[i / 8] |= (unsigned char)(1u << (i % 8));
+        mft_tensor_at(f, i, &x);
+        t->tensors++;
+        t->params += x.numel;
+        t->bytes += x.nbytes;
+        return;
+    }
+    case MFT_VALUE_LIST:
+    case MFT_VALUE_TUPLE:
+    case MFT_VALUE_DICT:
+    case MFT_VALUE_SET:
+        for (size_t i = 0; i < mft_value_len(v); i++)
+            walk_tensors(f, mft_value_item(v, i), t, depth + 1);
+        return;
+    case MFT_VALUE_OBJECT:
+        walk_tensors(f, mft_value_state(v), t, depth + 1);
+        return;
+    default:
+        return;
+    }
+}
+
+/* The distinct tensors a value holds (bounded walk). */
+static struct subtotal tensors_under(mft_file *f, const mft_value *v)
+{
+    struct subtotal t;
+    memset(&t, 0, sizeof t);
+    t.seen = calloc(mft_tensor_count(f) / 8 + 1, 1);
+    t.budget = 1000000;
+    if (t.seen)
+        walk_tensors(f, v, &t, 0);
+    free(t.seen);
+    t.seen = NULL;
+    return t;
+}
+
+/* Whether the root is a checkpoint-like container worth listing: a dict,
+ * list or tuple with at least one item that is not a tensor. */
+static int has_contents(const mft_value *root)
+{
+    mft_value_kind k = mft_value_get_kind(root);
+    if (k != MFT_VALUE_DICT && k != MFT_VALUE_LIST && k != MFT_VALUE_TUPLE)
+        return 0;
+    for (size_t i = 0; i < mft_value_len(root); i++)
+        if (mft_value_get_kind(mft_value_item(root, i)) != MFT_VALUE_TENSOR)
+            return 1;
+    return 0;
+}
+
+static void print_contents(mft_file *f, int as_json)
+{
+    const mft_value *root = mft_file_root(f);
+    size_t n = mft_value_len(root), shown = n < CONTENTS_MAX ? n : CONTENTS_MAX;
+    size_t wkey = 0;
+    if (!as_json) {
+        for (size_t i = 0; i < shown; i++) {
+            char *k = key_text(f, root, i);
+            if (k && strlen(k) > wkey)
+                wkey = strlen(k);
+            free(k);
+        }
+        if (wkey > 40)
+            wkey = 40;
+        printf("contents\n");
+    }
+    for (size_t i = 0; i < shown; i++) {
+        const mft_value *v = mft_value_item(root, i);
+        mft_value_kind vk = mft_value_get_kind(v);
+        char *k = key_text(f, root, i);
+        struct subtotal st = tensors_under(f, v);
+        char a[64], b[64];
+        if (as_json) {
+            printf("%s{\"key\": ", i ? ", " : "");
+            json_string(stdout, k ? k : "");
+            printf(", \"kind\": \"%s\"", kind_name(vk));
+            if (vk == MFT_VALUE_TENSOR || st.tensors) {
+                printf(", \"tensors\": %llu, \"parameters\": %llu, "
+                       "\"nbytes\": %llu",
+                       (unsigned long long)st.tensors,
+                       (unsigned long long)st.params,
+                       (unsigned long long)st.bytes);
+                if (vk != MFT_VALUE_TENSOR)
+                    printf(", \"items\": %zu", mft_value_len(v));
+            } else if (vk == MFT_VALUE_DICT || vk == MFT_VALUE_LIST ||
+                       vk == MFT_VALUE_TUPLE || vk == MFT_VALUE_SET) {
+                printf(", \"items\": %zu", mft_value_len(v));
+            } else {
+                printf(", \"value\": ");
+                print_json_value(f, v, stdout);
+            }
+            printf("}");
+            free(k);
+            continue;
+        }
+        printf("  %-*s  ", (int)wkey, k ? k : "");
+        if (vk == MFT_VALUE_TENSOR) {
+            mft_tensor t;
+            char shape[512];
+            mft_tensor_at(f, mft_value_tensor(v), &t);
+            shape_string(&t, shape, sizeof shape);
+            human_bytes(t.nbytes, b, sizeof b);
+            printf("tensor %s %s, %s\n", mft_dtype_name(t.dtype), shape, b);
+        } else if (st.tensors) {
+            group_digits(st.params, a, sizeof a);
+            human_bytes(st.bytes, b, sizeof b);
+            if (vk == MFT_VALUE_OBJECT && mft_value_class(v))
+                printf("%s with ", mft_value_class(v));
+            printf("%llu tensor%s, %s params, %s",
+                   (unsigned long long)st.tensors, st.tensors == 1 ? "" : "s",
+                   a, b);
+            if (vk == MFT_VALUE_DICT && mft_value_len(v) <= 8 &&
+                st.tensors != mft_value_len(v)) {
+                /* a nested checkpoint part: name its keys */
+                printf(" (");
+                for (size_t j = 0; j < mft_value_len(v); j++) {
+                    char *kk = key_text(f, v, j);
+                    printf("%s%s", j ? ", " : "", kk ? kk : "");
+                    free(kk);
+                }
+                printf(")");
+            }
+            printf("\n");
+        } else {
+            char *r = short_repr(f, v);
+            printf("%s\n", r ? r : "");
+            free(r);
+        }
+        free(k);
+    }
+    if (n > shown && !as_json)
+        printf("  … %zu more\n", n - shown);
+}
+
 int cmd_info(int argc, char **argv)
 {
     int as_json = 0;
@@ -286,6 +493,11 @@ int cmd_info(int argc, char **argv)
             print_value(stdout, meta, 1, 0);
         else
             printf("{}");
+        if (has_contents(mft_file_root(f))) {
+            printf(", \"contents\": [");
+            print_contents(f, 1);
+            printf("]");
+        }
         printf("}\n");
     } else {
         char a[64], b[64];
@@ -311,6 +523,8 @@ int cmd_info(int argc, char **argv)
                    (unsigned long long)totals[d].tensors, a, b);
             first = 0;
         }
+        if (has_contents(mft_file_root(f)))
+            print_contents(f, 0);
         size_t nm = mft_value_len(meta);
         if (nm) {
             printf("metadata\n");

@@ -46,9 +46,12 @@ int cmd_show(int argc, char **argv)
             char shape[512];
             mft_tensor_at(f, idx, &t);
             shape_string(&t, shape, sizeof shape);
-            if (as_json)
-                printf("{\"tensor\": \"%s\", \"dtype\": \"%s\", \"shape\": %s}\n",
-                       t.name, mft_dtype_name(t.dtype), shape);
+            if (as_json) {
+                printf("{\"tensor\": ");
+                json_string(stdout, t.name);
+                printf(", \"dtype\": \"%s\", \"shape\": %s}\n",
+                       mft_dtype_name(t.dtype), shape);
+            }
             else
                 printf("tensor(shape=%s, dtype=%s)\n", shape,
                        mft_dtype_name(t.dtype));

@@ -12,7 +12,12 @@ static const struct command {
     {"ls", cmd_ls, "list tensors: name, dtype, shape, size [--json] [--hash]"},
     {"show", cmd_show, "print the value tree like Python (never runs it)"},
     {"get", cmd_get, "print one value: a tensor's values, a scalar [--json|--raw]"},
+    {"tree", cmd_tree, "module hierarchy: parameters and bytes per module, layer kinds"},
+    {"stats", cmd_stats, "per tensor min, max, mean, std, NaN/Inf/zero counts"},
+    {"diff", cmd_diff, "compare two files: names, dtypes, shapes, values (allclose)"},
+    {"check", cmd_check, "will FILE load into REF? load_state_dict(strict=True) rules"},
     {"convert", cmd_convert, "convert or rewrite a file (select, rename, shard)"},
+    {"scan", cmd_scan, "is it safe to load? verdict per file [--json] [--strict]"},
 };
 
 static void usage(FILE *out)

@@ -334,6 +334,99 @@ MFT_API mft_status mft_tensor_stream(mft_file *file, size_t index,
 MFT_API mft_status mft_tensor_sha256(mft_file *file, size_t index,
                                      unsigned char digest[32]);
 
+/* ---------------------------------------------------------------- stats */
+
+/* Statistics of a tensor's values, computed in one pass over its bytes
+ * (src/ops/stats.c states the numerics): every value is taken exactly into
+ * double; NaN and ±Inf are counted and left out of min, max, mean and std
+ * (as torch computes them over t[torch.isfinite(t)]); the mean and the sum
+ * of squared deviations accumulate blockwise with pairwise (Chan) merges, so
+ * they are as accurate as numpy's float64 pairwise sums. Quantized QI8/QU8/
+ * QI32 tensors: the dequantized values. Complex tensors: only the NaN, Inf
+ * and zero counts (min … std are NaN). Results do not depend on the number
+ * of threads. */
+typedef struct mft_stats {
+    /* MFT_OK, or why this tensor has no statistics: MFT_ERR_DTYPE (STRING,
+     * F6_*, block-quantized types), MFT_ERR_UNSUPPORTED (a sparse layout),
+     * or the error that stopped reading its bytes. */
+    mft_status status;
+    uint64_t numel;
+    uint64_t count;  /* finite elements: those min … std describe */
+    uint64_t nan;    /* NaN elements (complex: either part NaN) */
+    uint64_t inf;    /* +Inf and -Inf elements */
+    uint64_t zeros;  /* elements equal to zero, -0.0 included */
+    double min, max; /* NaN when count is 0 */
+    double mean;     /* NaN when count is 0 */
+    double std;      /* sample standard deviation, sqrt(m2 / (count - 1)),
+                        as torch.std (Bessel-corrected); NaN if count < 2 */
+    double m2;       /* sum of squared deviations from the mean */
+    /* Integer tensors (BOOL, U8 … I64, I4 …): 1 when imin/imax hold the
+     * exact extremes, 2 when umin/umax do (U64); 0 for float tensors. */
+    int integer;
+    int64_t imin, imax;
+    uint64_t umin, umax;
+} mft_stats;
+
+/* Progress report: `done` of `total` bytes. */
+typedef void (*mft_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+typedef struct mft_stats_options {
+    unsigned threads;         /* worker threads; 0: one per online core */
+    /* NULL, or called about ten times a second from the calling thread
+     * (which then only reports, while `threads` workers compute) */
+    mft_progress_fn progress;
+    void *user;
+} mft_stats_options;
+
+/* Statistics of tensor `index` on the calling thread. Safe to call from
+ * several threads on one handle at once. A tensor without statistics
+ * returns its out->status (with a message on the handle). */
+MFT_API mft_status mft_tensor_stats(mft_file *file, size_t index,
+                                    mft_stats *out);
+/* Statistics of `count` tensors (indices NULL: all tensors, count must be
+ * mft_tensor_count) into out[0 … count-1], on several threads: large tensors
+ * in flat memory are split into 16 MiB units, so one big tensor uses every
+ * thread. Memory stays flat: pages of the mapping are released once read.
+ * Tensors without statistics only get their out[i].status; the return value
+ * is MFT_OK unless reading some tensor failed (that tensor's status). */
+MFT_API mft_status mft_stats_many(mft_file *file, const size_t *indices,
+                                  size_t count, const mft_stats_options *opts,
+                                  mft_stats *out);
+
+/* Element-wise comparison of two tensors of the same element count (shapes
+ * are the caller's to compare), with torch.isclose's rule: a and b are close
+ * when a == b (so equal infinities are), or both are NaN and equal_nan is
+ * set, or |a - b| is finite and |a - b| <= atol + rtol * |b|. Values are
+ * compared as doubles (exact for every dtype but I64/U64 beyond 2^53);
+ * complex values by their complex modulus; quantized ones dequantized. */
+typedef struct mft_compare_options {
+    double rtol, atol; /* torch's defaults: 1e-5 and 1e-8 */
+    int equal_nan;
+} mft_compare_options;
+
+typedef struct mft_compare {
+    uint64_t numel;
+    uint64_t mismatched;   /* elements that are not close */
+    uint64_t nan_mismatch; /* of those, elements where a NaN is involved */
+    /* Greatest |a - b| and |a - b| / |b| over the elements where neither is
+     * NaN (0 where a == b; Inf where an Inf meets anything else, and for the
+     * relative difference where b is 0 and a is not), with the row-major
+     * index of the first element reaching it. */
+    double max_abs, max_rel;
+    uint64_t max_abs_at, max_rel_at;
+    int identical;         /* same dtype and byte-for-byte the same values */
+} mft_compare;
+
+/* Compare tensor `ia` of `a` with tensor `ib` of `b` (`b` is the reference,
+ * as torch.allclose's `other`). opts NULL: torch's defaults. A different
+ * element count is MFT_ERR_MISMATCH; a dtype without values (STRING, block
+ * types, sparse) or a complex/real pair is MFT_ERR_DTYPE. Safe to call from
+ * several threads at once. */
+MFT_API mft_status mft_tensor_compare(mft_file *a, size_t ia, mft_file *b,
+                                      size_t ib,
+                                      const mft_compare_options *opts,
+                                      mft_compare *out);
+
 /* ---------------------------------------------------------------- values */
 
 /* The non-tensor content of a file, as an immutable tree owned by the file. */
@@ -442,8 +535,16 @@ typedef struct mft_writer_options {
     uint64_t max_shard_bytes;/* safetensors: > 0 splits into HF shards + index */
 } mft_writer_options;
 
-/* Start writing `path` in `format` (MFT_FORMAT_SAFETENSORS or
- * MFT_FORMAT_GGUF). GGUF files are version 3, laid out exactly as gguf-py's
+/* Start writing `path` in `format` (MFT_FORMAT_SAFETENSORS, MFT_FORMAT_GGUF,
+ * MFT_FORMAT_NPY, MFT_FORMAT_NPZ or MFT_FORMAT_PYTORCH_ZIP). PyTorch files
+ * are zip archives laid out as torch.save writes them (protocol-2 data.pkl,
+ * storages 64-byte aligned) that torch.load(weights_only=True) and
+ * mmap=True load; they hold a value tree (see "Value trees" below), by
+ * default an OrderedDict of the added tensors (a state_dict), and have no
+ * metadata section (metadata makes the commit fail). Dtypes U16/U32/U64,
+ * C32, F8_* and F4 need torch >= 2.1 (_rebuild_tensor_v3), QI8/QU8/QI32
+ * (from PyTorch files only) torch >= 2.0; torch 1.13's weights_only loader
+ * also cannot read a Python float, as for files torch.save writes. GGUF files are version 3, laid out exactly as gguf-py's
  * GGUFWriter lays them out: key/values and tensors in the order they were
  * added, tensor data aligned to `general.alignment` (a UINT32 value, default
  * 32) with zero padding after the tensor infos and after every tensor. When
@@ -519,6 +620,169 @@ MFT_API const char *mft_writer_errmsg(const mft_writer *w);
 /* After a sharded commit: how many files were written, and their paths. */
 MFT_API size_t mft_writer_output_count(const mft_writer *w);
 MFT_API const char *mft_writer_output_path(const mft_writer *w, size_t i);
+
+/* ---------------------------------------------------------------- value trees */
+
+/* A PyTorch file holds one Python value: a state_dict, or a whole training
+ * checkpoint ({'epoch': 3, 'model_state_dict': OrderedDict(…),
+ * 'optimizer_state_dict': {'state': {0: {…}}, 'param_groups': […]},
+ * 'losses': [0.9, 0.5]}). Build it from nodes and hand its root to
+ * mft_writer_set_root; without a root the file holds an OrderedDict of every
+ * added tensor by name, in the order added (what model.state_dict() gives).
+ * Tensors enter the tree by name (mft_node_tensor), after being added with
+ * mft_writer_add_tensor/_cb/_from/_cast; their bytes still stream at commit.
+ * Every added tensor must be in the tree (else commit fails).
+ *
+ * Ownership: a node belongs to the writer that made it, lives until
+ * mft_writer_free, and is never freed by the caller. A node may be placed
+ * in several containers: torch then loads one shared object (a tensor placed
+ * twice comes back as one tensor, as tied weights do), but no container may
+ * contain itself (commit fails with MFT_ERR_MISUSE). Containers may be
+ * filled in any order until commit. Node builders return NULL when they fail
+ * (out of memory, bad argument, a writer that is not MFT_FORMAT_PYTORCH_ZIP)
+ * and record why on the writer; mft_node_append/mft_node_set/
+ * mft_writer_set_root given a NULL node fail with MFT_ERR_MISUSE, and
+ * mft_writer_commit then fails with the first message, so a sequence of
+ * builder calls may be checked once, at commit. */
+typedef struct mft_node mft_node;
+
+MFT_API mft_node *mft_node_none(mft_writer *w);
+MFT_API mft_node *mft_node_bool(mft_writer *w, int b);
+MFT_API mft_node *mft_node_int(mft_writer *w, int64_t i);
+/* An int of any size: `len` bytes of little-endian two's complement (the
+ * payload of an MFT_VALUE_BIGINT), at most 255 significant bytes. */
+MFT_API mft_node *mft_node_bigint(mft_writer *w, const void *bytes,
+                                  size_t len);
+MFT_API mft_node *mft_node_float(mft_writer *w, double x);
+/* A str of `len` bytes of UTF-8 (copied); len (size_t)-1 means strlen(s). */
+MFT_API mft_node *mft_node_string(mft_writer *w, const char *s, size_t len);
+MFT_API mft_node *mft_node_list(mft_writer *w);
+MFT_API mft_node *mft_node_tuple(mft_writer *w);
+/* A dict (ordered 0) or a collections.OrderedDict (ordered 1, what
+ * state_dict() returns); both keep insertion order. */
+MFT_API mft_node *mft_node_dict(mft_writer *w, int ordered);
+/* The tensor most recently added to `w` under `name`. */
+MFT_API mft_node *mft_node_tensor(mft_writer *w, const char *name);
+/* A copy of `v`, a value of the open file `src` (mft_file_root(src) or any
+ * value below it), with every tensor in it added to `w` (named by its path
+ * in `src`) as mft_writer_add_from would — or converted to `cast` as
+ * mft_writer_add_cast would when `cast` is a real floating dtype and the
+ * tensor is real floating (MFT_DTYPE_INVALID: no cast). `src` must stay open
+ * until commit. Tensors that share one storage in `src` (views, tied
+ * weights) share one storage in the output, each with its own offset, size
+ * and stride. dicts stay dicts, OrderedDicts (and flattened nn.Modules)
+ * OrderedDicts. What torch's weights_only loader would refuse is written as
+ * what it holds (DESIGN.md §4), and each such change is recorded as a note
+ * (mft_writer_note): a numpy array becomes a tensor, a numpy scalar a
+ * Python number, a frozenset a set, a global that is not a torch dtype its
+ * name as a str, any other object a dict of its attributes (or of its
+ * items, or its state or constructor arguments when it has no attributes).
+ * Sparse tensors, dtypes torch lacks and containers that contain themselves
+ * fail. */
+MFT_API mft_node *mft_node_from_value(mft_writer *w, mft_file *src,
+                                      const mft_value *v, mft_dtype cast);
+/* Append `item` to a list or tuple node. */
+MFT_API mft_status mft_node_append(mft_node *seq, mft_node *item);
+/* dict[key] = value. Keys: None, bool, int, float, str, tuples, tensors (not
+ * lists or dicts). Setting a key twice keeps both items in the file, where
+ * Python's dict keeps the first position and the last value. */
+MFT_API mft_status mft_node_set(mft_node *dict, mft_node *key,
+                                mft_node *value);
+/* Same with a str key (copied). */
+MFT_API mft_status mft_node_set_str(mft_node *dict, const char *key,
+                                    mft_node *value);
+/* The value the file holds (replaces an earlier root). */
+MFT_API mft_status mft_writer_set_root(mft_writer *w, mft_node *root);
+/* Notes made by mft_node_from_value: one line per value written as
+ * something else than it was ("args: argparse.Namespace written as a dict
+ * of its attributes"), at most 10000. Borrowed; valid until the writer is
+ * freed. NULL past the end. */
+MFT_API size_t mft_writer_note_count(const mft_writer *w);
+MFT_API const char *mft_writer_note(const mft_writer *w, size_t i);
+
+/* ---------------------------------------------------------------- scan */
+
+/* Is a model file safe to load? mft_scan_* runs every pickle the file
+ * holds (zip members whatever their names, nested zips, the legacy
+ * format's five pickles, legacy tar checkpoints, .npy object arrays,
+ * pickles back to back or after junk) on the data-only pickle machine and
+ * judges every import and call it would make (DESIGN.md §4). Nothing is
+ * imported, called, extracted or written. */
+typedef enum mft_verdict {
+    MFT_VERDICT_SAFE = 0,       /* every import on the allowlist, well formed */
+    MFT_VERDICT_SUSPICIOUS = 1, /* off the allowlist but not known to be
+                                   dangerous (__main__.Net, TorchScript
+                                   code), or malformed but harmless */
+    MFT_VERDICT_DANGEROUS = 2,  /* a known-dangerous or unresolvable
+                                   callable, or a trick that hides one */
+    MFT_VERDICT_ERROR = 3       /* nothing could be read */
+} mft_verdict;
+
+/* "SAFE", "SUSPICIOUS", "DANGEROUS", "ERROR". Never NULL. */
+MFT_API const char *mft_verdict_name(mft_verdict verdict);
+
+typedef enum mft_severity {
+    MFT_SEVERITY_SUSPICIOUS = 1,
+    MFT_SEVERITY_DANGEROUS = 2
+} mft_severity;
+
+/* "suspicious", "dangerous". Never NULL. */
+MFT_API const char *mft_severity_name(mft_severity severity);
+
+typedef struct mft_scan_options {
+    /* Lowered limits for the scan (0 keeps the scanner's defaults, which
+     * are lower than a reader's: see src/scan/scan.c). Index by mft_limit. */
+    uint64_t limits[MFT_LIMIT_COUNT_];
+} mft_scan_options;
+
+typedef struct mft_scan_report mft_scan_report;
+
+/* One thing found. Strings are borrowed from the report. */
+typedef struct mft_scan_finding {
+    mft_severity severity;
+    const char *kind;      /* "import", "call", "unresolved-import",
+                              "frame", "structure", "torchscript",
+                              "container", "malformed", "embedded" … */
+    const char *global;    /* module.name as the unpickler looks it up
+                              (Python 2 names mapped), or NULL */
+    const char *canonical; /* the same after folding implementation modules
+                              (posix.system → os.system), or NULL */
+    const char *member;    /* zip/tar member ("a.zip!archive/data.pkl" when
+                              nested), or NULL for the file itself */
+    int64_t offset;        /* byte offset in the member (or file), -1 none */
+    const char *message;   /* what it is and why it matters */
+} mft_scan_finding;
+
+/* Scan the file (or directory entry) at `path`. `opts` may be NULL. On
+ * MFT_OK *out is a report whatever the verdict (an unreadable file gives an
+ * ERROR verdict with mft_scan_error saying why); otherwise *out is NULL
+ * (out of memory, bad arguments). */
+MFT_API mft_status mft_scan_path(const char *path,
+                                 const mft_scan_options *opts,
+                                 mft_scan_report **out);
+/* Same for bytes in memory; `name` is used in the report (may be NULL). */
+MFT_API mft_status mft_scan_memory(const void *data, size_t len,
+                                   const char *name,
+                                   const mft_scan_options *opts,
+                                   mft_scan_report **out);
+MFT_API void mft_scan_report_free(mft_scan_report *report);
+
+MFT_API mft_verdict mft_scan_verdict(const mft_scan_report *report);
+/* The path or name the report is about. */
+MFT_API const char *mft_scan_file(const mft_scan_report *report);
+/* The format found at offset 0 (what a loader would see). */
+MFT_API mft_format mft_scan_format(const mft_scan_report *report);
+/* Why the verdict is ERROR ("" otherwise). */
+MFT_API const char *mft_scan_error(const mft_scan_report *report);
+MFT_API size_t mft_scan_finding_count(const mft_scan_report *report);
+/* Finding i (0 ≤ i < count), most severe first, then in file order. */
+MFT_API mft_status mft_scan_finding_at(const mft_scan_report *report,
+                                       size_t i, mft_scan_finding *out);
+/* Every distinct global the file's pickles import (as looked up), in the
+ * order first seen; allowlisted ones included. */
+MFT_API size_t mft_scan_import_count(const mft_scan_report *report);
+MFT_API const char *mft_scan_import_at(const mft_scan_report *report,
+                                       size_t i);
 
 #ifdef __cplusplus
 }

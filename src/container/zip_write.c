@@ -135,8 +135,11 @@ mft_status mftc_zipw_begin(mftc_zipw *z, const char *name, uint64_t size,
         uint64_t start = m->lho + 30 + nlen + xlen + 4;
         xlen += 4 + (size_t)((align - start % align) % align);
     }
-    m->flags = (uint16_t)((z->opt.data_descriptor ? MFTC_ZIP_FLAG_DESCRIPTOR
-                                                  : 0) |
+    /* miniz sets bit 3 only on members it writes a descriptor after: an
+     * empty member under torch_fields has neither (unzip -t reads a set
+     * bit 3 as a promise of a descriptor and calls the archive overlapped) */
+    int descriptor = z->opt.data_descriptor && !(torch && size == 0);
+    m->flags = (uint16_t)((descriptor ? MFTC_ZIP_FLAG_DESCRIPTOR : 0) |
                           (torch || non_ascii(name) ? MFTC_ZIP_FLAG_UTF8 : 0));
     size_t hlen = 30 + nlen + xlen;
     uint8_t *hdr = malloc(hlen);

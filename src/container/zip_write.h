@@ -36,8 +36,9 @@ typedef struct mftc_zipw_options {
     /* Always end with the zip64 end record and locator (torch). */
     int zip64_end;
     /* Flag bit 3, zero CRC/sizes in the local header and a data descriptor
-     * after each member (none after an empty member under torch_fields,
-     * exactly as miniz does); else the CRC is patched in place. */
+     * after each member (under torch_fields an empty member has neither
+     * bit 3 nor a descriptor, exactly as miniz writes it); else the CRC is
+     * patched in place. */
     int data_descriptor;
     /* Header fields as torch's patched miniz writes them: versions 0, flag
      * bit 11 (UTF-8) always, DOS time/date 0, attributes 0, and a local

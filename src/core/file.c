@@ -271,6 +271,20 @@ mft_status mftc_index_names(mft_file *f, size_t *dup)
     return MFT_OK;
 }
 
+mft_status mftc_index_add_last(mft_file *f)
+{
+    if (!f->ntensors)
+        return MFT_OK;
+    if (!f->name_index || f->ntensors * 2 > f->name_index_cap)
+        return mftc_index_names(f, NULL);
+    size_t i = f->ntensors - 1, cap = f->name_index_cap;
+    size_t slot = (size_t)hash_name(f->tensors[i].name) & (cap - 1);
+    while (f->name_index[slot])
+        slot = (slot + 1) & (cap - 1);
+    f->name_index[slot] = i + 1;
+    return MFT_OK;
+}
+
 int64_t *mftc_contiguous_strides(mftc_arena *a, const uint64_t *shape,
                                  int ndim)
 {

@@ -87,7 +87,8 @@ struct mft_value {
 /* Value flags. */
 enum {
     MFTC_VFLAG_MODULE = 1, /* a DICT that is a flattened nn.Module state_dict */
-    MFTC_VFLAG_FROZEN = 2  /* a SET that is a frozenset */
+    MFTC_VFLAG_FROZEN = 2, /* a SET that is a frozenset */
+    MFTC_VFLAG_ORDERED = 4 /* a DICT built as collections.OrderedDict */
 };
 
 /* Forms of an OBJECT value. */
@@ -195,6 +196,10 @@ mft_status mftc_add_tensor(mft_file *f, const mftc_tensor *t, size_t *index);
 /* Build the name index; a duplicate name fails with MFT_ERR_CORRUPT and
  * sets *dup to its index. */
 mft_status mftc_index_names(mft_file *f, size_t *dup);
+/* Add the last tensor to the name index (rebuilt, doubled, when it gets
+ * half full): readers that look names up while listing stay linear. The
+ * name must not be in the index yet. */
+mft_status mftc_index_add_last(mft_file *f);
 /* Fill row-major strides for a contiguous tensor. */
 int64_t *mftc_contiguous_strides(mftc_arena *a, const uint64_t *shape,
                                  int ndim);

@@ -63,4 +63,36 @@
 /* Bytes of a file looked at for content-based format detection. */
 #define MFT_DETECT_BYTES 4096u
 
+/* mft scan (src/scan). A scan needs only what a pickle imports and calls,
+ * never the values, so its ceilings are lower than a reader's; a file past
+ * one is reported (never SAFE), not read further. mft_scan_options may
+ * lower them. Values per pickle (~80 bytes each: 2^21 bound a pickle's tree
+ * near 170 MiB; the largest whole-model pickles create ~10^6) and memo
+ * entries: */
+#define MFT_SCAN_PICKLE_ITEMS (1ull << 21)
+#define MFT_SCAN_PICKLE_MEMO (1ull << 20)
+/* One string/bytes value: large ones are borrowed from the input, not
+ * copied, so only the file's size bounds them. */
+#define MFT_SCAN_STRING_BYTES (1ull << 40)
+/* Members of one archive (torch writes one per storage: ~10^5 at most). */
+#define MFT_SCAN_ZIP_ENTRIES (1ull << 18)
+/* Bytes one compressed member, and all of a file's members together, are
+ * inflated to (storages torch references are never inflated: they are not
+ * pickles). */
+#define MFT_SCAN_INFLATE_BYTES (1ull << 30)
+#define MFT_SCAN_INFLATE_TOTAL (4ull << 30)
+/* Archives inside archives (zip in zip …), pickles held in bytes/str values
+ * (count, nesting, size), findings listed per file, pickle streams per
+ * buffer, junk positions tried for a next stream, tar members, local
+ * headers walked in a zip whose central directory is unusable. */
+#define MFT_SCAN_CONTAINER_DEPTH 4
+#define MFT_SCAN_EMBEDDED_MAX 64
+#define MFT_SCAN_EMBEDDED_DEPTH 3
+#define MFT_SCAN_EMBEDDED_BYTES (64ull << 20)
+#define MFT_SCAN_FINDINGS_MAX 1000
+#define MFT_SCAN_STREAMS_MAX 4096
+#define MFT_SCAN_RESYNC_MAX 256
+#define MFT_SCAN_TAR_MEMBERS 100000
+#define MFT_SCAN_LOCAL_WALK 100000
+
 #endif

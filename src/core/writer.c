@@ -39,7 +39,8 @@ mft_status mft_writer_open(const char *path, mft_format format,
     if (!w->path)
         return mftc_writer_fail(w, MFT_ERR_NOMEM, "out of memory");
     if (format != MFT_FORMAT_SAFETENSORS && format != MFT_FORMAT_GGUF &&
-        format != MFT_FORMAT_NPY && format != MFT_FORMAT_NPZ)
+        format != MFT_FORMAT_NPY && format != MFT_FORMAT_NPZ &&
+        format != MFT_FORMAT_PYTORCH_ZIP)
         return mftc_writer_fail(w, MFT_ERR_UNSUPPORTED,
                                 "%s: writing %s is not supported yet", path,
                                 mft_format_name(format));
@@ -48,7 +49,8 @@ mft_status mft_writer_open(const char *path, mft_format format,
                                 "%s: splitting GGUF files into shards is not "
                                 "supported",
                                 path);
-    if ((format == MFT_FORMAT_NPY || format == MFT_FORMAT_NPZ) &&
+    if ((format == MFT_FORMAT_NPY || format == MFT_FORMAT_NPZ ||
+         format == MFT_FORMAT_PYTORCH_ZIP) &&
         w->opts.max_shard_bytes)
         return mftc_writer_fail(w, MFT_ERR_UNSUPPORTED,
                                 "%s: splitting %s files into shards is not "
@@ -276,6 +278,12 @@ mft_status mftc_writer_emit(mft_writer *w, const mftc_wtensor *t,
             return c.st;
         if (st != MFT_OK)
             return mftc_writer_fail(w, st, "%s", mft_file_errmsg(t->src));
+        /* written once: drop the mapped pages of the source (they stay in
+         * the page cache), so resident memory stays flat however many
+         * tensors of any size stream through */
+        const mftc_tensor *s = &t->src->tensors[t->src_index];
+        if (s->data && s->src)
+            mftc_source_done(s->src, s->data, s->nbytes);
         return MFT_OK;
     }
     if (t->data) {
@@ -351,6 +359,9 @@ mft_status mft_writer_commit(mft_writer *w)
     case MFT_FORMAT_NPZ:
         st = mftc_write_npz(w);
         break;
+    case MFT_FORMAT_PYTORCH_ZIP:
+        st = mftc_write_pytorch(w);
+        break;
     default:
         st = mftc_writer_fail(w, MFT_ERR_UNSUPPORTED, "unsupported format");
     }
@@ -386,6 +397,7 @@ void mft_writer_free(mft_writer *w)
     free(w->meta_values);
     free(w->meta_lens);
     mftc_writer_free_values(w);
+    mftc_torch_free(w);
     for (size_t i = 0; i < w->noutputs; i++)
         free(w->outputs[i]);
     free(w->outputs);

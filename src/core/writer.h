@@ -4,6 +4,8 @@
 #include "atomic.h"
 #include "internal.h"
 
+typedef struct mftc_torch mftc_torch;
+
 typedef struct mftc_wtensor {
     char *name;
     mft_dtype dtype;
@@ -46,6 +48,10 @@ struct mft_writer {
     mftc_wvalue *values;
     size_t nvalues, values_cap;
 
+    /* PyTorch files: the value tree and what the torch writer keeps
+     * (src/formats/pytorch_write.c); NULL for other formats */
+    struct mftc_torch *torch;
+
     /* outputs of a successful commit */
     char **outputs;
     size_t noutputs;
@@ -62,6 +68,9 @@ mft_status mftc_write_safetensors(mft_writer *w);
 mft_status mftc_write_gguf(mft_writer *w);
 mft_status mftc_write_npy(mft_writer *w);
 mft_status mftc_write_npz(mft_writer *w);
+mft_status mftc_write_pytorch(mft_writer *w);
+/* Free w->torch (mft_writer_free). */
+void mftc_torch_free(mft_writer *w);
 /* Stream tensor t (added with mft_writer_add_cast: t->cast set) converted
  * into o, or into `sink` (chunks of at most 2^18 converted elements; a
  * non-zero return stops it with MFT_ERR_IO unless the sink's caller reports

@@ -864,8 +864,9 @@ static mft_status list_tensor(namer *n, mft_value *v)
         return st;
     if (c->first_listing[v->u.tensor] == (size_t)-1)
         c->first_listing[v->u.tensor] = idx;
-    /* keep the name index current for the #k check */
-    return mftc_index_names(f, NULL) == MFT_OK
+    /* keep the name index current for the #k check (incrementally: a
+     * rebuild per tensor made listing quadratic) */
+    return mftc_index_add_last(f) == MFT_OK
                ? MFT_OK
                : mftc_fail(f, MFT_ERR_NOMEM, NULL, -1, "out of memory");
 }

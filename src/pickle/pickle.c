@@ -29,7 +29,36 @@ typedef struct machine {
     memo_slot *memo;
     size_t memo_n, memo_cap;
     uint64_t op_offset; /* file offset of the current opcode */
+    const mftc_pickle_observer *obs; /* scanning: events + leniency */
+    size_t frame_end;   /* cursor position where the current FRAME ends
+                           (0: none), for obs->file_frames */
+    uint64_t ops;       /* opcodes run without error */
+    uint8_t op;         /* the current opcode */
+    uint64_t op_code;   /* FRAME: its size, for the OP event */
 } machine;
+
+/* Report an event to the observer (if any), filling the common fields. */
+static void emit(machine *m, mftc_pickle_event *ev)
+{
+    if (!m->obs || !m->obs->event)
+        return;
+    ev->op = m->op;
+    ev->offset = m->op_offset;
+    ev->protocol = m->protocol;
+    m->obs->event(m->obs->user, ev);
+}
+
+static void emit_ab(machine *m, mftc_pickle_event_kind kind,
+                    const mft_value *a, const mft_value *b, uint64_t code)
+{
+    mftc_pickle_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.a = a;
+    ev.b = b;
+    ev.code = code;
+    emit(m, &ev);
+}
 
 #define FAIL(m, code, ...)                                                    \
     mftc_fail((m)->f, (code), (m)->member, (int64_t)(m)->op_offset,            \
@@ -99,10 +128,13 @@ static mft_status top(machine *m, mft_value **out)
 
 static mft_status mark(machine *m)
 {
-    if (m->nmarks >= mftc_limit(m->f, MFT_LIMIT_PICKLE_DEPTH))
+    uint64_t limit = mftc_limit(m->f, MFT_LIMIT_PICKLE_DEPTH);
+    if (m->obs && limit < (1u << 20))
+        limit = 1u << 20; /* scanning: CPython has no such limit */
+    if (m->nmarks >= limit)
         return FAIL(m, MFT_ERR_LIMIT, "pickle nests marks deeper than %llu "
                                       "(the limit)",
-                    (unsigned long long)mftc_limit(m->f, MFT_LIMIT_PICKLE_DEPTH));
+                    (unsigned long long)limit);
     if (m->nmarks == m->capmarks) {
         size_t cap = m->capmarks ? m->capmarks * 2 : 16;
         size_t *g = realloc(m->marks, cap * sizeof *g);
@@ -190,9 +222,21 @@ static mft_status memo_get(machine *m, uint64_t key)
 
 /* ---- reading operands ---- */
 
+/* CPython's C unpickler over a file: a read that does not fit in what is
+ * left of the frame drops that rest and reads from the frame's end. */
+static void frame_cross(machine *m, size_t n)
+{
+    if (m->frame_end && m->obs && m->obs->file_frames &&
+        m->cur.pos < m->frame_end && n > m->frame_end - m->cur.pos) {
+        m->cur.pos = m->frame_end;
+        m->frame_end = 0;
+    }
+}
+
 static mft_status need(machine *m, size_t n, const uint8_t **p)
 {
     *p = NULL;
+    frame_cross(m, n);
     if (!mftc_take(&m->cur, n, p))
         return FAIL(m, MFT_ERR_CORRUPT,
                     "pickle truncated: opcode needs %zu more bytes, %zu left",
@@ -213,6 +257,10 @@ static mft_status read_uint(machine *m, unsigned n, uint64_t *out)
 /* A text line ending in '\n' (not included). */
 static mft_status read_line(machine *m, const char **line, size_t *len)
 {
+    if (m->frame_end && m->obs && m->obs->file_frames &&
+        m->cur.pos < m->frame_end &&
+        !memchr(m->cur.base + m->cur.pos, '\n', m->frame_end - m->cur.pos))
+        frame_cross(m, m->frame_end - m->cur.pos + 1);
     const uint8_t *start = m->cur.base + m->cur.pos;
     size_t left = mftc_remaining(&m->cur);
     const uint8_t *nl = memchr(start, '\n', left);
@@ -247,6 +295,16 @@ static mft_value *str_value(machine *m, const char *s, size_t n,
     mft_value *v = new_value(m, kind);
     if (!v)
         return NULL;
+    /* Scanning never keeps values past the run: large payloads that lie in
+     * the input are borrowed, so memory stays flat however big they are
+     * (they are not NUL-terminated then: use the length). */
+    const uint8_t *q = (const uint8_t *)s;
+    if (m->obs && n >= 4096 && q >= m->cur.base && q <= m->cur.base + m->cur.end &&
+        n <= (size_t)(m->cur.base + m->cur.end - q)) {
+        v->u.s.p = s;
+        v->u.s.n = n;
+        return v;
+    }
     char *p = mftc_arena_strndup(&m->f->arena, s, n);
     if (!p)
         return NULL;
@@ -255,10 +313,44 @@ static mft_value *str_value(machine *m, const char *s, size_t n,
     return v;
 }
 
+/* Scanning: UTF-8 as CPython's "surrogatepass" reads it (encoded
+ * surrogates ED A0..BF xx allowed), each surrogate kept as U+FFFD (the
+ * same length). NULL when it is not. */
+static char *surrogatepass(machine *m, const uint8_t *p, size_t n)
+{
+    char *out = malloc(n ? n : 1);
+    if (!out)
+        return NULL;
+    size_t i = 0;
+    while (i < n) {
+        size_t ok = mftc_utf8_check(p + i, n - i);
+        memcpy(out + i, p + i, ok);
+        i += ok;
+        if (i == n)
+            break;
+        if (n - i >= 3 && p[i] == 0xED && p[i + 1] >= 0xA0 && p[i + 1] <= 0xBF &&
+            (p[i + 2] & 0xC0) == 0x80) {
+            memcpy(out + i, "\xEF\xBF\xBD", 3);
+            i += 3;
+            continue;
+        }
+        free(out);
+        return NULL;
+    }
+    (void)m;
+    return out;
+}
+
 static mft_status push_utf8(machine *m, const uint8_t *p, size_t n)
 {
-    if (mftc_utf8_check(p, n) != n)
-        return FAIL(m, MFT_ERR_CORRUPT, "string is not valid UTF-8");
+    if (mftc_utf8_check(p, n) != n) {
+        char *fixed = m->obs ? surrogatepass(m, p, n) : NULL;
+        if (!fixed)
+            return FAIL(m, MFT_ERR_CORRUPT, "string is not valid UTF-8");
+        mft_status st = push(m, str_value(m, fixed, n, MFT_VALUE_STRING));
+        free(fixed);
+        return st;
+    }
     return push(m, str_value(m, (const char *)p, n, MFT_VALUE_STRING));
 }
 
@@ -302,40 +394,179 @@ static mft_status push_long_bytes(machine *m, const uint8_t *p, size_t n)
     return push(m, str_value(m, (const char *)p, k, MFT_VALUE_BIGINT));
 }
 
-/* Decimal text (optional sign, digits, optional trailing L) → INT/BIGINT. */
-static mft_status push_decimal(machine *m, const char *s, size_t n)
+/* ---- integer text, as CPython reads it ----
+ *
+ * INT: C strtol(s, &end, 0) (leading space, sign, 0x hex, leading-0 octal);
+ * when that overflows or leaves text, Python's int(s, 0) rules (0x/0o/0b
+ * prefixes, single underscores between digits, surrounding whitespace, no
+ * leading zeros in decimal, at most 4300 decimal digits). LONG: int(s, 0)
+ * after dropping one trailing 'L'. PUT/GET indices: int(s, 10). */
+
+typedef struct pyint {
+    int neg;
+    unsigned base;
+    const char *d; /* digits (underscores between them allowed) */
+    size_t nd;
+    uint64_t small; /* c_strtol_parse: the magnitude */
+} pyint;
+
+static int py_space(char c)
 {
-    if (n && s[n - 1] == 'L')
-        n--;
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+static int digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A' + 10;
+    return 99;
+}
+
+/* Python's int(s, base) with base 0 or 10: 1 when s[0..n) is a literal. */
+static int py_int_parse(const char *s, size_t n, unsigned base, pyint *out)
+{
     size_t i = 0;
-    int neg = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+'))
-        neg = s[i++] == '-';
+    while (i < n && py_space(s[i]))
+        i++;
+    while (n > i && py_space(s[n - 1]))
+        n--;
+    out->neg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        out->neg = s[i++] == '-';
+    int prefixed = 0;
+    if (base == 0) {
+        base = 10;
+        if (i + 1 < n && s[i] == '0') {
+            char x = s[i + 1];
+            if (x == 'x' || x == 'X')
+                base = 16;
+            else if (x == 'o' || x == 'O')
+                base = 8;
+            else if (x == 'b' || x == 'B')
+                base = 2;
+            if (base != 10) {
+                i += 2;
+                prefixed = 1;
+            }
+        }
+        if (!prefixed && i < n && s[i] == '0') {
+            /* decimal with a leading zero: only zeros */
+            for (size_t k = i; k < n; k++)
+                if (s[k] != '0' && s[k] != '_')
+                    return 0;
+        }
+    }
+    if (prefixed && i < n && s[i] == '_')
+        i++;
     if (i == n)
-        return FAIL(m, MFT_ERR_CORRUPT, "invalid integer literal");
-    /* magnitude as little-endian bytes, grown as needed */
-    size_t cap = (n - i) / 2 + 2, len = 1;
+        return 0;
+    size_t digits = 0;
+    for (size_t k = i; k < n; k++) {
+        if (s[k] == '_') {
+            if (k == i || k + 1 == n || s[k + 1] == '_')
+                return 0;
+            continue;
+        }
+        if ((unsigned)digit_value(s[k]) >= base)
+            return 0;
+        digits++;
+    }
+    if (base == 10 && digits > 4300)
+        return 0; /* sys.int_info.default_max_str_digits */
+    out->base = base;
+    out->d = s + i;
+    out->nd = n - i;
+    return 1;
+}
+
+/* C strtol(s, &end, 0) followed by the check load_int makes: 1 when it
+ * reads the whole line and the value fits a long (else *out is unusable). */
+static int c_strtol_parse(const char *s, size_t n, pyint *out)
+{
+    size_t i = 0;
+    while (i < n && py_space(s[i]))
+        i++;
+    out->neg = 0;
+    if (i < n && (s[i] == '+' || s[i] == '-'))
+        out->neg = s[i++] == '-';
+    unsigned base = 10;
+    if (i < n && s[i] == '0') {
+        if (i + 2 < n && (s[i + 1] == 'x' || s[i + 1] == 'X') &&
+            digit_value(s[i + 2]) < 16) {
+            base = 16;
+            i += 2;
+        } else {
+            base = 8;
+        }
+    }
+    size_t d0 = i;
+    uint64_t v = 0;
+    int over = 0;
+    while (i < n && (unsigned)digit_value(s[i]) < base) {
+        unsigned dv = (unsigned)digit_value(s[i]);
+        if (v > (UINT64_MAX - dv) / base)
+            over = 1;
+        else
+            v = v * base + dv;
+        i++;
+    }
+    if (i == d0 || i != n || over)
+        return 0;
+    if (v > (out->neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
+        return 0; /* ERANGE */
+    out->base = base;
+    out->d = s + d0;
+    out->nd = n - d0;
+    out->small = v;
+    return 1;
+}
+
+/* Push the integer a parsed literal denotes (INT, or BIGINT beyond 64
+ * bits). */
+static mft_status push_pyint(machine *m, const pyint *pi)
+{
+    size_t cap = pi->nd / 2 + 3; /* bytes: enough for any base ≤ 16 */
     uint8_t *mag = calloc(cap, 1);
     if (!mag)
         return oom(m);
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            free(mag);
-            return FAIL(m, MFT_ERR_CORRUPT, "invalid integer literal");
+    size_t len = 1;
+    if (pi->base == 10) {
+        for (size_t i = 0; i < pi->nd; i++) {
+            if (pi->d[i] == '_')
+                continue;
+            unsigned carry = (unsigned)(pi->d[i] - '0');
+            for (size_t k = 0; k < len; k++) {
+                unsigned v = mag[k] * 10u + carry;
+                mag[k] = (uint8_t)v;
+                carry = v >> 8;
+            }
+            if (carry && len < cap)
+                mag[len++] = (uint8_t)carry;
         }
-        unsigned carry = (unsigned)(s[i] - '0');
-        for (size_t k = 0; k < len; k++) {
-            unsigned v = mag[k] * 10u + carry;
-            mag[k] = (uint8_t)v;
-            carry = v >> 8;
+    } else { /* a power of two: pack bits from the last digit up */
+        unsigned bits = pi->base == 16 ? 4 : pi->base == 8 ? 3 : 1;
+        size_t at = 0;
+        for (size_t i = pi->nd; i-- > 0;) {
+            if (pi->d[i] == '_')
+                continue;
+            unsigned dv = (unsigned)digit_value(pi->d[i]);
+            for (unsigned b = 0; b < bits; b++, at++)
+                if ((dv >> b) & 1)
+                    mag[at / 8] |= (uint8_t)(1u << (at % 8));
         }
-        if (carry && len < cap)
-            mag[len++] = (uint8_t)carry;
+        len = (at + 7) / 8;
+        if (len == 0)
+            len = 1;
     }
     /* two's complement with a sign byte */
     if (len < cap)
         len++;
-    if (neg) {
+    if (pi->neg) {
         unsigned c = 1;
         for (size_t k = 0; k < len; k++) {
             unsigned v = (uint8_t)~mag[k] + c;
@@ -346,6 +577,59 @@ static mft_status push_decimal(machine *m, const char *s, size_t n)
     mft_status st = push_long_bytes(m, mag, len);
     free(mag);
     return st;
+}
+
+/* INT (is_long 0) or LONG (is_long 1) text argument. */
+static mft_status push_int_text(machine *m, const char *s, size_t n,
+                                int is_long)
+{
+    pyint pi;
+    size_t full = n;
+    if (is_long && n && s[n - 1] == 'L')
+        n--;
+    n = strnlen(s, n); /* CPython parses a C string: a NUL ends it */
+    if (is_long) {
+        if (!py_int_parse(s, n, 0, &pi))
+            return FAIL(m, MFT_ERR_CORRUPT, "invalid integer literal");
+        return push_pyint(m, &pi);
+    }
+    if (c_strtol_parse(s, n, &pi)) {
+        if (full == 2 && pi.small <= 1 && !(pi.neg && pi.small)) {
+            /* a two-character 0 or 1 ("00", "01") is INT's bool */
+            mft_value *v = new_value(m, MFT_VALUE_BOOL);
+            if (v)
+                v->u.b = pi.small == 1;
+            return push(m, v);
+        }
+        return push_pyint(m, &pi);
+    }
+    if (!py_int_parse(s, n, 0, &pi))
+        return FAIL(m, MFT_ERR_CORRUPT, "invalid integer literal");
+    return push_pyint(m, &pi);
+}
+
+/* A PUT/GET index: int(s, 10), which must be ≥ 0 and fit Py_ssize_t. */
+static int memo_index(const char *s, size_t n, uint64_t *out)
+{
+    pyint pi;
+    n = strnlen(s, n);
+    if (!n || !py_int_parse(s, n, 10, &pi))
+        return 0;
+    uint64_t k = 0;
+    int nonzero = 0;
+    for (size_t i = 0; i < pi.nd; i++) {
+        if (pi.d[i] == '_')
+            continue;
+        unsigned dv = (unsigned)(pi.d[i] - '0');
+        if (k > ((uint64_t)INT64_MAX - dv) / 10)
+            return 0;
+        k = k * 10 + dv;
+        nonzero |= dv != 0;
+    }
+    if (pi.neg && nonzero)
+        return 0;
+    *out = k;
+    return 1;
 }
 
 static mft_status push_float(machine *m, double d)
@@ -362,7 +646,8 @@ static mft_status nest(machine *m, mft_value *parent, const mft_value *child)
 {
     if (child->depth + 1 > parent->depth) {
         parent->depth = child->depth + 1;
-        if (parent->depth > mftc_limit(m->f, MFT_LIMIT_PICKLE_DEPTH))
+        if (parent->depth > mftc_limit(m->f, MFT_LIMIT_PICKLE_DEPTH) &&
+            !m->obs)
             return FAIL(m, MFT_ERR_LIMIT, "pickle values nest deeper than %llu "
                                           "(the limit)",
                         (unsigned long long)mftc_limit(m->f,
@@ -416,11 +701,16 @@ static mft_status dict_set(machine *m, mft_value *d, mft_value *k,
         return mftc_value_append(&m->f->arena, d, k, v) ? MFT_OK : oom(m);
     }
     if (d->kind == MFT_VALUE_OBJECT) {
+        if (d->u.obj.form == MFTC_OBJ_GLOBAL || d->u.obj.form == MFTC_OBJ_PERSID)
+            emit_ab(m, MFTC_PEV_MUTATE, d, k, 0);
         if (!d->u.obj.dictitems &&
             !(d->u.obj.dictitems = new_value(m, MFT_VALUE_DICT)))
             return new_failed(m);
         return dict_set(m, d->u.obj.dictitems, k, v);
     }
+    emit_ab(m, MFTC_PEV_MUTATE, d, k, 0);
+    if (m->obs)
+        return MFT_OK; /* CPython calls __setitem__ (a list takes an index) */
     return FAIL(m, MFT_ERR_CORRUPT, "SETITEM on a value that is not a dict");
 }
 
@@ -432,12 +722,17 @@ static mft_status list_add(machine *m, mft_value *l, mft_value *v)
     if (l->kind == MFT_VALUE_LIST || l->kind == MFT_VALUE_SET)
         return mftc_value_append(&m->f->arena, l, NULL, v) ? MFT_OK : oom(m);
     if (l->kind == MFT_VALUE_OBJECT) {
+        if (l->u.obj.form == MFTC_OBJ_GLOBAL || l->u.obj.form == MFTC_OBJ_PERSID)
+            emit_ab(m, MFTC_PEV_MUTATE, l, v, 0);
         if (!l->u.obj.items && !(l->u.obj.items = new_value(m, MFT_VALUE_LIST)))
             return new_failed(m);
         return mftc_value_append(&m->f->arena, l->u.obj.items, NULL, v)
                    ? MFT_OK
                    : oom(m);
     }
+    emit_ab(m, MFTC_PEV_MUTATE, l, v, 0);
+    if (m->obs)
+        return MFT_OK; /* CPython calls its append/extend/add, if any */
     return FAIL(m, MFT_ERR_CORRUPT, "APPEND on a value that is not a list");
 }
 
@@ -511,26 +806,33 @@ static int eq(const char *s, size_t n, const char *lit)
     return strlen(lit) == n && memcmp(s, lit, n) == 0;
 }
 
+void mftc_pickle_compat(const char **module, size_t *mlen, const char **name,
+                        size_t *nlen, int protocol)
+{
+    if (protocol >= 3)
+        return;
+    for (size_t i = 0; i < sizeof name_map / sizeof name_map[0]; i++)
+        if (eq(*module, *mlen, name_map[i][0]) &&
+            eq(*name, *nlen, name_map[i][1])) {
+            *module = name_map[i][2];
+            *mlen = strlen(*module);
+            *name = name_map[i][3];
+            *nlen = strlen(*name);
+            return; /* CPython: a pair mapping, else a module mapping */
+        }
+    for (size_t i = 0; i < sizeof module_map / sizeof module_map[0]; i++)
+        if (eq(*module, *mlen, module_map[i][0])) {
+            *module = module_map[i][1];
+            *mlen = strlen(*module);
+            return;
+        }
+}
+
 const char *mftc_pickle_global_name(mft_file *f, const char *module,
                                     size_t mlen, const char *name, size_t nlen,
                                     int protocol)
 {
-    if (protocol < 3) {
-        for (size_t i = 0; i < sizeof name_map / sizeof name_map[0]; i++)
-            if (eq(module, mlen, name_map[i][0]) && eq(name, nlen, name_map[i][1])) {
-                module = name_map[i][2];
-                mlen = strlen(module);
-                name = name_map[i][3];
-                nlen = strlen(name);
-                break;
-            }
-        for (size_t i = 0; i < sizeof module_map / sizeof module_map[0]; i++)
-            if (eq(module, mlen, module_map[i][0])) {
-                module = module_map[i][1];
-                mlen = strlen(module);
-                break;
-            }
-    }
+    mftc_pickle_compat(&module, &mlen, &name, &nlen, protocol);
     char *out = mftc_arena_alloc(&f->arena, mlen + nlen + 2);
     if (!out)
         return NULL;
@@ -547,12 +849,37 @@ static mft_status push_global(machine *m, const char *mod, size_t ml,
     if (mftc_utf8_check((const uint8_t *)mod, ml) != ml ||
         mftc_utf8_check((const uint8_t *)name, nl) != nl)
         return FAIL(m, MFT_ERR_CORRUPT, "global name is not valid UTF-8");
+    if (m->obs) {
+        mftc_pickle_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.kind = MFTC_PEV_IMPORT;
+        ev.module = ev.py_module = mod;
+        ev.module_len = ev.py_module_len = ml;
+        ev.name = ev.py_name = name;
+        ev.name_len = ev.py_name_len = nl;
+        mftc_pickle_compat(&ev.py_module, &ev.py_module_len, &ev.py_name,
+                           &ev.py_name_len, m->protocol);
+        emit(m, &ev);
+    }
     mft_value *v = new_value(m, MFT_VALUE_OBJECT);
     if (!v)
         return new_failed(m);
     v->u.obj.cls = mftc_pickle_global_name(m->f, mod, ml, name, nl, m->protocol);
     if (!v->u.obj.cls)
         return oom(m);
+    v->u.obj.form = MFTC_OBJ_GLOBAL;
+    v->u.obj.offset = m->op_offset;
+    m->globals++;
+    return push(m, v);
+}
+
+/* Scanning: a global whose name is not known statically (cls "?"). */
+static mft_status push_opaque_global(machine *m)
+{
+    mft_value *v = new_value(m, MFT_VALUE_OBJECT);
+    if (!v)
+        return new_failed(m);
+    v->u.obj.cls = "?";
     v->u.obj.form = MFTC_OBJ_GLOBAL;
     v->u.obj.offset = m->op_offset;
     m->globals++;
@@ -606,6 +933,8 @@ static mft_value *interpret_call(machine *m, mft_value *callee,
         mft_value *d = new_value(m, MFT_VALUE_DICT);
         if (!d)
             return NULL;
+        if (strcmp(c, "collections.OrderedDict") == 0)
+            d->flags |= MFTC_VFLAG_ORDERED; /* writers keep the type */
         int has_items = strcmp(c, "collections.defaultdict") ? nargs == 1
                                                               : 0;
         if (has_items && a0->kind == MFT_VALUE_DICT) {
@@ -669,6 +998,7 @@ static mft_value *interpret_call(machine *m, mft_value *callee,
 static mft_status make_call(machine *m, mft_value *callee, mft_value *args,
                             int form)
 {
+    emit_ab(m, MFTC_PEV_CALL, callee, args, (uint64_t)form);
     if (form == MFTC_OBJ_CALL) {
         mft_value *v = interpret_call(m, callee, args);
         if (v)
@@ -795,6 +1125,8 @@ static mft_status push_raw_unicode(machine *m, const char *s, size_t n)
                     return FAIL(m, MFT_ERR_CORRUPT, "bad \\u escape in UNICODE");
                 }
             }
+            if (cp >= 0xD800 && cp <= 0xDFFF && m->obs)
+                cp = 0xFFFD; /* CPython keeps a lone surrogate */
             if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
                 free(out);
                 return FAIL(m, MFT_ERR_CORRUPT, "bad code point in UNICODE");
@@ -828,8 +1160,11 @@ static mft_status step(machine *m, int *stop)
 {
     uint8_t op;
     m->op_offset = mftc_offset(&m->cur);
+    m->op = 0;
     if (!mftc_u8(&m->cur, &op))
         return FAIL(m, MFT_ERR_CORRUPT, "pickle ends without STOP");
+    m->op = op;
+    m->op_code = 0;
     const uint8_t *p = NULL;
     const char *line = NULL;
     size_t len = 0, base = 0;
@@ -848,10 +1183,25 @@ static mft_status step(machine *m, int *stop)
     case 0x95: /* FRAME: framing is only a read-ahead hint */
         if ((st = read_uint(m, 8, &u)))
             return st;
-        if (u > mftc_remaining(&m->cur))
-            return FAIL(m, MFT_ERR_CORRUPT, "FRAME of %llu bytes runs past the "
-                                            "end (%zu bytes left)",
-                        (unsigned long long)u, mftc_remaining(&m->cur));
+        m->op_code = u;
+        if (u > mftc_remaining(&m->cur)) {
+            /* pickle.py's _Unframer takes a short frame and runs it */
+            if (!m->obs)
+                return FAIL(m, MFT_ERR_CORRUPT, "FRAME of %llu bytes runs past "
+                                                "the end (%zu bytes left)",
+                            (unsigned long long)u, mftc_remaining(&m->cur));
+            u = mftc_remaining(&m->cur);
+        }
+        if (m->frame_end && m->cur.pos < m->frame_end &&
+            u <= m->frame_end - m->cur.pos)
+            return MFT_OK; /* inside the current frame's bytes */
+        if (m->frame_end && m->cur.pos < m->frame_end && m->obs &&
+            m->obs->file_frames) {
+            m->cur.pos = m->frame_end; /* the rest is dropped */
+            if (u > mftc_remaining(&m->cur))
+                u = mftc_remaining(&m->cur);
+        }
+        m->frame_end = m->cur.pos + (size_t)u;
         return MFT_OK;
     case '.': /* STOP */
         if ((st = pop(m, &a)))
@@ -860,7 +1210,12 @@ static mft_status step(machine *m, int *stop)
         *stop = 1;
         return MFT_OK;
     case '(': return mark(m);
-    case '0': return pop(m, &a); /* POP */
+    case '0': /* POP: with nothing above the last MARK, pops the mark */
+        if (m->nmarks && m->marks[m->nmarks - 1] == m->sp) {
+            m->nmarks--;
+            return MFT_OK;
+        }
+        return pop(m, &a);
     case '1': /* POP_MARK */
         if ((st = pop_mark(m, &base)))
             return st;
@@ -874,17 +1229,11 @@ static mft_status step(machine *m, int *stop)
     case 'I': /* INT (text) */
         if ((st = read_line(m, &line, &len)))
             return st;
-        if (eq(line, len, "01") || eq(line, len, "00")) {
-            mft_value *v = new_value(m, MFT_VALUE_BOOL);
-            if (v)
-                v->u.b = line[1] == '1';
-            return push(m, v);
-        }
-        return push_decimal(m, line, len);
+        return push_int_text(m, line, len, 0);
     case 'L': /* LONG (text) */
         if ((st = read_line(m, &line, &len)))
             return st;
-        return push_decimal(m, line, len);
+        return push_int_text(m, line, len, 1);
     case 'J': /* BININT */
         if ((st = read_uint(m, 4, &u)))
             return st;
@@ -1064,13 +1413,8 @@ static mft_status step(machine *m, int *stop)
         if ((st = read_line(m, &line, &len)))
             return st;
         uint64_t k = 0;
-        if (!len)
+        if (!memo_index(line, len, &k))
             return FAIL(m, MFT_ERR_CORRUPT, "invalid PUT index");
-        for (size_t i = 0; i < len; i++) {
-            if (line[i] < '0' || line[i] > '9' || k > UINT64_MAX / 10 - 9)
-                return FAIL(m, MFT_ERR_CORRUPT, "invalid PUT index");
-            k = k * 10 + (uint64_t)(line[i] - '0');
-        }
         if ((st = top(m, &a)))
             return st;
         return memo_put(m, k, a);
@@ -1088,13 +1432,8 @@ static mft_status step(machine *m, int *stop)
         if ((st = read_line(m, &line, &len)))
             return st;
         uint64_t k = 0;
-        if (!len)
+        if (!memo_index(line, len, &k))
             return FAIL(m, MFT_ERR_CORRUPT, "invalid GET index");
-        for (size_t i = 0; i < len; i++) {
-            if (line[i] < '0' || line[i] > '9' || k > UINT64_MAX / 10 - 9)
-                return FAIL(m, MFT_ERR_CORRUPT, "invalid GET index");
-            k = k * 10 + (uint64_t)(line[i] - '0');
-        }
         return memo_get(m, k);
     }
     case 'h':
@@ -1113,8 +1452,15 @@ static mft_status step(machine *m, int *stop)
     case 0x93: /* STACK_GLOBAL */
         if ((st = pop(m, &a)) || (st = pop(m, &b)))
             return st;
-        if (a->kind != MFT_VALUE_STRING || b->kind != MFT_VALUE_STRING)
+        if (a->kind != MFT_VALUE_STRING || b->kind != MFT_VALUE_STRING) {
+            emit_ab(m, MFTC_PEV_IMPORT_DYNAMIC, b, a, 0);
+            /* operands computed at load time may be strings by then:
+             * scanning goes on with an opaque global */
+            if (m->obs && (a->kind == MFT_VALUE_STRING || a->kind == MFT_VALUE_OBJECT) &&
+                (b->kind == MFT_VALUE_STRING || b->kind == MFT_VALUE_OBJECT))
+                return push_opaque_global(m);
             return FAIL(m, MFT_ERR_CORRUPT, "STACK_GLOBAL needs two strings");
+        }
         return push_global(m, b->u.s.p, b->u.s.n, a->u.s.p, a->u.s.n);
     case 'i': { /* INST */
         const char *mod, *name;
@@ -1162,6 +1508,7 @@ static mft_status step(machine *m, int *stop)
     case 'b': /* BUILD */
         if ((st = pop(m, &a)) || (st = top(m, &b)))
             return st;
+        emit_ab(m, MFTC_PEV_BUILD, b, a, 0);
         if (b->kind == MFT_VALUE_OBJECT) {
             if (b->u.obj.form == MFTC_OBJ_GLOBAL) {
                 /* BUILD on a bare class: keep the class reference intact */
@@ -1204,16 +1551,27 @@ static mft_status step(machine *m, int *stop)
         o->u.obj.cls = "persistent_id";
         o->u.obj.state = a;
         o->u.obj.offset = m->op_offset;
+        emit_ab(m, MFTC_PEV_PERSID, a, NULL, 0);
         return push(m, o);
     }
     case 0x82:
     case 0x83:
     case 0x84:
+        if ((st = read_uint(m, op == 0x82 ? 1 : op == 0x83 ? 2 : 4, &u)))
+            return st;
+        emit_ab(m, MFTC_PEV_EXT, NULL, NULL, u);
+        if (m->obs)
+            return push_opaque_global(m);
         return FAIL(m, MFT_ERR_UNSUPPORTED, "pickle extension registry code "
                                             "(EXT%d) is not supported",
                     op == 0x82 ? 1 : op == 0x83 ? 2 : 4);
+    case 0x98: /* READONLY_BUFFER: a no-op on bytes (already read-only) */
+        if ((st = top(m, &a)))
+            return st;
+        if (a->kind == MFT_VALUE_BYTES)
+            return MFT_OK;
+        /* FALLTHROUGH */
     case 0x97:
-    case 0x98:
         return FAIL(m, MFT_ERR_UNSUPPORTED, "out-of-band pickle buffers "
                                             "(protocol 5 %s) are not supported",
                     op == 0x97 ? "NEXT_BUFFER" : "READONLY_BUFFER");
@@ -1222,28 +1580,67 @@ static mft_status step(machine *m, int *stop)
     }
 }
 
-mft_status mftc_pickle_load(mft_file *f, const uint8_t *data, size_t len,
-                            uint64_t origin, const char *member,
-                            mftc_pickle_result *out)
+/* The opcodes whose OP event carries the value they pushed. */
+static int pushes_text(uint8_t op)
+{
+    switch (op) {
+    case 'S': case 'T': case 'U': case 'V': case 'X': case 0x8C: case 0x8D:
+    case 'B': case 'C': case 0x8E: case 0x96:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+mft_status mftc_pickle_load_ex(mft_file *f, const uint8_t *data, size_t len,
+                               uint64_t origin, const char *member,
+                               const mftc_pickle_observer *obs,
+                               mftc_pickle_result *out)
 {
     machine m;
     memset(&m, 0, sizeof m);
     m.f = f;
     m.cur = mftc_cursor_make(data, len, origin);
     m.member = member;
+    m.obs = obs;
     memset(out, 0, sizeof *out);
     int stop = 0;
     mft_status st = MFT_OK;
-    while (!stop && st == MFT_OK)
+    while (!stop && st == MFT_OK) {
         st = step(&m, &stop);
+        if (st != MFT_OK)
+            break;
+        m.ops++;
+        if (obs && obs->event) {
+            mftc_pickle_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.kind = MFTC_PEV_OP;
+            ev.end = mftc_offset(&m.cur);
+            ev.code = m.op_code;
+            if (pushes_text(m.op) && m.sp)
+                ev.a = m.stack[m.sp - 1];
+            emit(&m, &ev);
+        }
+    }
     if (st == MFT_OK) {
         out->root = m.stack[m.sp - 1];
         out->used = m.cur.pos;
-        out->protocol = m.protocol;
-        out->n_globals = m.globals;
+        out->leftover = m.sp - 1 + m.nmarks;
+    } else {
+        out->used = (size_t)(m.op_offset - origin);
     }
+    out->protocol = m.protocol;
+    out->n_globals = m.globals;
+    out->n_ops = m.ops;
     free(m.stack);
     free(m.marks);
     free(m.memo);
     return st;
+}
+
+mft_status mftc_pickle_load(mft_file *f, const uint8_t *data, size_t len,
+                            uint64_t origin, const char *member,
+                            mftc_pickle_result *out)
+{
+    return mftc_pickle_load_ex(f, data, len, origin, member, NULL, out);
 }
