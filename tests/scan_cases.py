@@ -450,6 +450,16 @@ def cases():
         laughs + STOP, "SAFE")
     add("dup_laughs", "§3.4 #35", "DUP-built expansion of a global",
         PROTO2 + glob("collections", "OrderedDict") + b"22\x87" * 40 + STOP, "SAFE")
+    padding = b"](" + b"K\x01" * 2200000 + b"e0"  # more values than a scan builds (2^21)
+    add("limit_then_global", "§3.4 #35", "2.2 million values, then os.system: past the scan's "
+        "value budget the rest is walked opcode by opcode", PROTO2 + padding + system_call() + STOP,
+        "DANGEROUS", must=["os.system", "scan limit"])
+    add("limit_then_memo_stack_global", "§3.4 #35", "the same with STACK_GLOBAL fed from the memo",
+        PROTO4 + padding + sbu("posix") + b"\x94" + sbu("system") + b"\x94" + b"h\x00h\x01\x93" +
+        call1(sbu("id")) + STOP, "DANGEROUS", must=["posix.system"])
+    add("limit_then_computed_stack_global", "§3.4 #35", "past the budget, a STACK_GLOBAL on a "
+        "computed operand", PROTO4 + padding + glob("builtins", "str") + call1(sbu("os")) +
+        sbu("system") + b"\x93" + STOP, "DANGEROUS", must=["cannot be resolved"])
     add("deep_nesting", "§3.4 #36", "100000 nested lists", PROTO2 + b"(" * 100000 + b"l" * 100000 +
         STOP, "SAFE")
     add("self_reference", "§3.4 #36", "a list appended to itself through the memo",

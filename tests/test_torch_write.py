@@ -669,3 +669,23 @@ def test_sigkill_never_leaves_a_partial_target(tmp_path, mft_release_bin):
             seen["old" if data == old else "new"] += 1
     # the kills did land at different points
     assert seen["absent"] + seen["old"] > 0 and sum(seen.values()) == 20, seen
+
+
+def test_many_tensors(tmp_path, run_mft, debian_torch):
+    """5000 tensors: SETITEMS in batches of 1000, memo indices past 255 (LONG_BINPUT), storage keys
+    past 4 digits; pth -> pth stays linear (the reader looks storage keys up in O(1))."""
+    tensors = {f"blocks.{i}.w": su.from_array(np.full((2,), i, np.int32)) for i in range(5000)}
+    src = su.write_ref(tmp_path / "many.safetensors", tensors)
+    out = tmp_path / "many.pth"
+    run_mft("convert", src, out, check=0)
+    again = tmp_path / "again" / "many.pth"
+    again.parent.mkdir()
+    t0 = time.monotonic()
+    run_mft("convert", out, again, check=0, timeout=60)
+    assert time.monotonic() - t0 < 60
+    assert again.read_bytes() == out.read_bytes()
+    want = mft_listing(run_mft, src)
+    assert mft_listing(run_mft, out) == want
+    (r,) = load113([out], tmp_path)
+    assert "error" not in r, r.get("error")
+    assert torch_listing(r) == want

@@ -57,6 +57,7 @@ typedef struct torch_ctx {
     void *zip;
     const char *record_prefix; /* "data/" or "constants/" */
     unsigned depth;
+    int keys_sparse; /* some storage key is not its own index ("0", "1" …) */
 } torch_ctx;
 
 static const struct {
@@ -172,11 +173,29 @@ static mft_status resolve_storage(torch_ctx *c, const mft_value *pid,
     if (key->kind != MFT_VALUE_STRING || numel->kind != MFT_VALUE_INT ||
         numel->u.i < 0 || cls->kind != MFT_VALUE_OBJECT)
         return fail_at(c, pid, "malformed storage persistent id");
-    for (size_t i = 0; i < c->nst; i++)
-        if (strcmp(c->st[i].key, key->u.s.p) == 0) {
-            *out = i;
-            return MFT_OK;
-        }
+    /* torch numbers storages "0", "1", … in order of first use: while
+     * every key so far is its own index, a lookup costs O(1) (a scan per
+     * persistent id made files with many storages quadratic) */
+    size_t k = 0;
+    int dec = key->u.s.n > 0 && key->u.s.n <= 18 &&
+              (key->u.s.n == 1 || key->u.s.p[0] != '0');
+    for (size_t i = 0; dec && i < key->u.s.n; i++) {
+        char ch = key->u.s.p[i];
+        dec = ch >= '0' && ch <= '9';
+        k = k * 10 + (size_t)(ch - '0');
+    }
+    if (!c->keys_sparse && dec && k < c->nst) {
+        *out = k;
+        return MFT_OK;
+    }
+    if (c->keys_sparse || !dec)
+        for (size_t i = 0; i < c->nst; i++)
+            if (strcmp(c->st[i].key, key->u.s.p) == 0) {
+                *out = i;
+                return MFT_OK;
+            }
+    if (!dec || k != c->nst)
+        c->keys_sparse = 1;
     if (c->nst == c->capst) {
         size_t cap = c->capst ? c->capst * 2 : 16;
         storage *g = realloc(c->st, cap * sizeof *g);

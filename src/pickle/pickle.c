@@ -275,15 +275,16 @@ static mft_status read_line(machine *m, const char **line, size_t *len)
 /* Length-prefixed payload: checked against what is left before use. */
 static mft_status read_counted(machine *m, uint64_t n, const uint8_t **p)
 {
+    /* a length past the end is a broken pickle whatever the limit */
+    if (n > mftc_remaining(&m->cur))
+        return FAIL(m, MFT_ERR_CORRUPT, "pickle string of %llu bytes runs "
+                                        "past the end (%zu bytes left)",
+                    (unsigned long long)n, mftc_remaining(&m->cur));
     if (n > mftc_limit(m->f, MFT_LIMIT_STRING_BYTES))
         return FAIL(m, MFT_ERR_LIMIT, "pickle string of %llu bytes exceeds "
                                       "the limit of %llu",
                     (unsigned long long)n,
                     (unsigned long long)mftc_limit(m->f, MFT_LIMIT_STRING_BYTES));
-    if (n > mftc_remaining(&m->cur))
-        return FAIL(m, MFT_ERR_CORRUPT, "pickle string of %llu bytes runs "
-                                        "past the end (%zu bytes left)",
-                    (unsigned long long)n, mftc_remaining(&m->cur));
     return need(m, (size_t)n, p);
 }
 
@@ -1632,6 +1633,7 @@ mft_status mftc_pickle_load_ex(mft_file *f, const uint8_t *data, size_t len,
     out->protocol = m.protocol;
     out->n_globals = m.globals;
     out->n_ops = m.ops;
+    out->memo_n = m.memo_n;
     free(m.stack);
     free(m.marks);
     free(m.memo);

@@ -30,6 +30,7 @@ typedef struct mftc_pickle_result {
     uint64_t n_ops;    /* opcodes that ran without error (also on failure) */
     size_t leftover;   /* values and marks left below the result at STOP
                           (CPython ignores them; pickle.dump leaves none) */
+    size_t memo_n;     /* memo entries at the end (MEMOIZE's next index) */
 } mftc_pickle_result;
 
 /* Run the machine over `len` bytes at `data`, whose first byte is at file

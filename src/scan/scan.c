@@ -990,6 +990,239 @@ static void stream_init(stream *st, scanner *s, const char *member,
     st->torch = torch;
 }
 
+/* ---- after a scan limit: the rest of the stream, opcode by opcode ----
+ *
+ * When a pickle exceeds the scan's value budget the machine stops, but what
+ * follows still runs in CPython, so the remaining opcodes are walked without
+ * building values (like pickletools.genops): GLOBAL and INST name their
+ * import; a STACK_GLOBAL is resolved only when its two operands are string
+ * literals pushed right before it (or memo slots that the walk itself saw
+ * filled with such a literal), else it is unresolvable. Memo stores after
+ * any other opcode make their slot unknown, so memo games cannot plant a
+ * wrong name. */
+
+typedef struct lw_str {
+    const char *p; /* NULL: not a known string */
+    size_t n;
+} lw_str;
+
+typedef struct lw_memo {
+    uint64_t key;
+    lw_str v;
+} lw_memo;
+
+static int lw_line(const uint8_t *b, size_t len, size_t *pos, const char **s,
+                   size_t *n)
+{
+    const uint8_t *nl = memchr(b + *pos, '\n', len - *pos);
+    if (!nl)
+        return 0;
+    *s = (const char *)b + *pos;
+    *n = (size_t)(nl - (b + *pos));
+    *pos = (size_t)(nl - b) + 1;
+    return 1;
+}
+
+static void lw_import(scanner *s, const char *member, uint64_t at,
+                      const char *mod, size_t ml, const char *name, size_t nl)
+{
+    char canon[1024], global[1024];
+    snprintf(global, sizeof global, "%.*s.%.*s", (int)ml, mod, (int)nl, name);
+    mftc_scan_canonical(mod, ml, name, nl, canon, sizeof canon);
+    const char *why = "";
+    int cls = mftc_scan_policy(mod, ml, name, nl, canon, &why);
+    if (cls != MFTC_POLICY_BROKEN)
+        add_import(s, global);
+    if (cls == MFTC_POLICY_SAFE)
+        return;
+    add_finding(s, cls == MFTC_POLICY_DANGEROUS ? MFT_SEVERITY_DANGEROUS
+                                                : MFT_SEVERITY_SUSPICIOUS,
+                cls == MFTC_POLICY_BROKEN ? "malformed" : "import", global,
+                strcmp(canon, global) ? canon : NULL, member, (int64_t)at,
+                "%s: %s (found past the scan limit)", global, why);
+}
+
+static void linear_walk(scanner *s, const uint8_t *b, size_t len, size_t pos,
+                        uint64_t memo_n, const char *member)
+{
+    lw_str last[2] = {{NULL, 0}, {NULL, 0}}; /* the two latest pushes */
+    lw_memo *memo = NULL;
+    size_t nmemo = 0, cap = 0;
+    while (pos < len) {
+        uint64_t at = pos;
+        uint8_t op = b[pos++];
+        const char *t1, *t2;
+        size_t n1, n2;
+        uint64_t u = 0, key = 0;
+        lw_str pushed = {NULL, 0};
+        int value = 1; /* the opcode leaves a new value on top */
+        int have_key = 0;
+        switch (op) {
+        /* no argument */
+        case '(': case '.': case '0': case '1': case '2': case 'N': case ')':
+        case ']': case '}': case 't': case 'l': case 'd': case 'a': case 'e':
+        case 's': case 'u': case 'R': case 'b': case 'o': case 'Q':
+        case 0x81: case 0x85: case 0x86: case 0x87: case 0x88: case 0x89:
+        case 0x8F: case 0x90: case 0x91: case 0x92: case 0x97: case 0x98:
+            break;
+        case 0x93: /* STACK_GLOBAL */
+            if (last[0].p && last[1].p)
+                lw_import(s, member, at, last[0].p, last[0].n, last[1].p,
+                          last[1].n);
+            else
+                add_finding(s, MFT_SEVERITY_DANGEROUS, "unresolved-import", NULL,
+                            NULL, member, (int64_t)at,
+                            "STACK_GLOBAL past the scan limit whose operands "
+                            "are not string literals: cannot be resolved");
+            break;
+        case 0x94: /* MEMOIZE */
+            key = memo_n++;
+            have_key = 1;
+            value = 0;
+            break;
+        case 'K': case 'h': case 'q': case 0x80: case 0x82:
+            if (len - pos < 1)
+                goto out;
+            u = b[pos];
+            pos += 1;
+            if (op == 'h') {
+                key = u;
+                goto get;
+            }
+            if (op == 'q') {
+                key = u;
+                have_key = 1;
+                value = 0;
+            }
+            if (op == 0x80)
+                value = 0;
+            break;
+        case 'M': case 0x83:
+            if (len - pos < 2)
+                goto out;
+            pos += 2;
+            break;
+        case 'J': case 'j': case 'r': case 0x84:
+            if (len - pos < 4)
+                goto out;
+            u = (uint64_t)b[pos] | (uint64_t)b[pos + 1] << 8 |
+                (uint64_t)b[pos + 2] << 16 | (uint64_t)b[pos + 3] << 24;
+            pos += 4;
+            if (op == 'j') {
+                key = u;
+                goto get;
+            }
+            if (op == 'r') {
+                key = u;
+                have_key = 1;
+                value = 0;
+            }
+            break;
+        case 'G':
+            if (len - pos < 8)
+                goto out;
+            pos += 8;
+            break;
+        case 0x95: /* FRAME */
+            if (len - pos < 8)
+                goto out;
+            pos += 8;
+            value = 0;
+            break;
+        case 'C': case 'U': case 0x8C: case 0x8A: /* 1-byte length */
+        case 'B': case 'T': case 'X': case 0x8B:  /* 4-byte length */
+        case 0x8D: case 0x8E: case 0x96: {        /* 8-byte length */
+            unsigned w = (op == 'C' || op == 'U' || op == 0x8C || op == 0x8A) ? 1
+                         : (op == 0x8D || op == 0x8E || op == 0x96) ? 8 : 4;
+            if (len - pos < w)
+                goto out;
+            u = 0;
+            for (unsigned i = 0; i < w; i++)
+                u |= (uint64_t)b[pos + i] << (8 * i);
+            pos += w;
+            if (u > len - pos)
+                goto out;
+            if (op == 'U' || op == 'T' || op == 'X' || op == 0x8C || op == 0x8D) {
+                pushed.p = (const char *)b + pos;
+                pushed.n = (size_t)u;
+            }
+            pos += (size_t)u;
+            break;
+        }
+        case 'I': case 'L': case 'F': case 'P':
+            if (!lw_line(b, len, &pos, &t1, &n1))
+                goto out;
+            break;
+        case 'S': case 'V':
+            if (!lw_line(b, len, &pos, &t1, &n1))
+                goto out;
+            if (op == 'S' && n1 >= 2 && (t1[0] == '\'' || t1[0] == '"') &&
+                t1[n1 - 1] == t1[0] && !memchr(t1, '\\', n1)) {
+                pushed.p = t1 + 1;
+                pushed.n = n1 - 2;
+            } else if (op == 'V' && !memchr(t1, '\\', n1)) {
+                pushed.p = t1;
+                pushed.n = n1;
+            }
+            break;
+        case 'p': case 'g':
+            if (!lw_line(b, len, &pos, &t1, &n1))
+                goto out;
+            key = 0;
+            for (size_t i = 0; i < n1 && t1[i] >= '0' && t1[i] <= '9'; i++)
+                key = key * 10 + (uint64_t)(t1[i] - '0');
+            if (op == 'g')
+                goto get;
+            have_key = 1;
+            value = 0;
+            break;
+        case 'c': case 'i':
+            if (!lw_line(b, len, &pos, &t1, &n1) ||
+                !lw_line(b, len, &pos, &t2, &n2))
+                goto out;
+            lw_import(s, member, at, t1, n1, t2, n2);
+            break;
+        default:
+            goto out; /* not an opcode: the stream ends here for CPython too */
+        }
+        if (have_key) { /* a memo store records what is on top */
+            size_t i = 0;
+            while (i < nmemo && memo[i].key != key)
+                i++;
+            if (i == nmemo) {
+                if (nmemo == cap) {
+                    size_t nc = cap ? cap * 2 : 64;
+                    if (nc > (1u << 20))
+                        goto out;
+                    lw_memo *g = realloc(memo, nc * sizeof *g);
+                    if (!g)
+                        goto out;
+                    memo = g;
+                    cap = nc;
+                }
+                nmemo++;
+            }
+            memo[i].key = key;
+            memo[i].v = last[1];
+        }
+        if (value) {
+            last[0] = last[1];
+            last[1] = pushed;
+        }
+        continue;
+    get: {
+        lw_str v = {NULL, 0};
+        for (size_t i = 0; i < nmemo; i++)
+            if (memo[i].key == key)
+                v = memo[i].v;
+        last[0] = last[1];
+        last[1] = v;
+    }
+    }
+out:
+    free(memo);
+}
+
 /* The legacy magic number 0x1950a86a20f9469cfc6c as a LONG. */
 static int is_legacy_magic(const mft_value *v)
 {
@@ -1162,22 +1395,27 @@ static size_t scan_pickles(scanner *s, const uint8_t *buf, size_t len,
             s->oom = 1;
             break;
         }
-        if (meaningful || (claim && count == 1)) {
-            if (meaningful) {
+        if (meaningful || (claim && count == 1) || rc == MFT_ERR_LIMIT) {
+            /* a stream cut by a scan limit was a pickle up to there */
+            if (meaningful || rc == MFT_ERR_LIMIT) {
                 good++;
                 s->analysed = 1;
             }
             add_finding(s, MFT_SEVERITY_SUSPICIOUS, "malformed", NULL, NULL,
-                        member, (int64_t)(pos + res.used),
-                        "%s%s (loading stops here; what came before has run)",
-                        rc == MFT_ERR_LIMIT ? "scan limit reached: " : "",
-                        msg);
-            if (!meaningful)
+                        member, (int64_t)(pos + res.used), "%s%s", msg,
+                        rc == MFT_ERR_LIMIT
+                            ? " (scan limit: the rest of the stream is walked "
+                              "opcode by opcode for imports)"
+                            : " (loading stops here; what came before has run)");
+            if (!meaningful && rc != MFT_ERR_LIMIT)
                 note_error(s, "%s%s%s (at byte %llu)", member ? member : "",
                            member ? ": " : "", msg,
                            (unsigned long long)(pos + res.used));
-            if (rc == MFT_ERR_LIMIT)
-                break; /* the rest is this same stream: no resync */
+            if (rc == MFT_ERR_LIMIT) {
+                /* the rest is this same stream: walk it, no resync */
+                linear_walk(s, buf, len, pos + res.used, res.memo_n, member);
+                break;
+            }
             pos = resync(s, buf, len, pos + res.used + 1, member, depth, torch,
                          &good);
             continue;
@@ -1409,15 +1647,19 @@ static void scan_member_bytes(scanner *s, const char *parent, const char *name,
             }
             char msg[600];
             scratch_msg(st.f, msg, sizeof msg);
-            if (st.meaningful)
+            if (st.meaningful || rc == MFT_ERR_LIMIT)
                 s->analysed = 1;
             add_finding(s, MFT_SEVERITY_SUSPICIOUS, "malformed", NULL, NULL, m,
-                        (int64_t)(pos + res.used),
-                        "%s%s (loading stops here; what came before has run)",
-                        rc == MFT_ERR_LIMIT ? "scan limit reached: " : "", msg);
+                        (int64_t)(pos + res.used), "%s%s", msg,
+                        rc == MFT_ERR_LIMIT
+                            ? " (scan limit: the rest of the stream is walked "
+                              "opcode by opcode for imports)"
+                            : " (loading stops here; what came before has run)");
             size_t good = 0;
             if (rc != MFT_ERR_LIMIT)
                 resync(s, data, size, pos + res.used + 1, m, depth + 1, 1, &good);
+            else
+                linear_walk(s, data, size, pos + res.used, res.memo_n, m);
             stream_done(&st);
         } while (0);
     } else {
